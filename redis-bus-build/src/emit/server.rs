@@ -1,0 +1,108 @@
+//! Emits the server side of a service: the `#[async_trait]` trait users
+//! implement, and the server that dispatches a method name and encoded
+//! request to it.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{ServiceContext, doc_comments, message_type};
+use crate::names;
+
+pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
+    let codegen = &service.codegen;
+    let trait_name = service.trait_ident();
+    let server_name = format_ident!("{trait_name}Server");
+    // The implementation's type parameter must not shadow the trait.
+    let implementation = if trait_name == "T" {
+        format_ident!("U")
+    } else {
+        format_ident!("T")
+    };
+    let full_name = &service.model.full_name;
+    let trait_docs = doc_comments(
+        &service.service.comments,
+        &format!(" The `{full_name}` service, as implemented by a worker."),
+    );
+    let server_doc = format!(
+        " Serves a [`{trait_name}`] implementation on a bus: hand it to a server and run it."
+    );
+
+    let trait_methods = service.methods.iter().map(|method| {
+        let name = names::snake_ident(&method.model.proto_name);
+        // The trait sits one level below the package module.
+        let request = message_type(&method.method.input_type, 1);
+        let reply = message_type(&method.method.output_type, 1);
+        let docs = doc_comments(
+            &method.method.comments,
+            &format!(" Handles `{}`.", method.model.full_name),
+        );
+        quote! {
+            #docs
+            async fn #name(&self, request: #request) -> ::core::result::Result<#reply, #codegen::Status>;
+        }
+    });
+    let arms = service.methods.iter().map(|method| {
+        let proto_name = &method.model.proto_name;
+        let name = names::snake_ident(proto_name);
+        let method_type = names::type_ident(proto_name);
+        quote! {
+            #proto_name => {
+                #codegen::handle::<methods::#method_type, _, _>(
+                    request,
+                    |request| self.inner.#name(request),
+                )
+                .await
+            }
+        }
+    });
+
+    quote! {
+        #trait_docs
+        #[#codegen::async_trait]
+        pub trait #trait_name: ::core::marker::Send + ::core::marker::Sync + 'static {
+            #(#trait_methods)*
+        }
+
+        #[doc = #server_doc]
+        #[derive(Debug)]
+        pub struct #server_name<#implementation> {
+            inner: ::std::sync::Arc<#implementation>,
+        }
+
+        impl<#implementation: #trait_name> #server_name<#implementation> {
+            /// Wraps an implementation of the service.
+            pub fn new(inner: #implementation) -> Self {
+                Self::from_arc(::std::sync::Arc::new(inner))
+            }
+
+            /// Wraps an implementation that is shared with other code.
+            pub fn from_arc(inner: ::std::sync::Arc<#implementation>) -> Self {
+                Self { inner }
+            }
+        }
+
+        impl<#implementation> ::core::clone::Clone for #server_name<#implementation> {
+            fn clone(&self) -> Self {
+                Self { inner: ::std::sync::Arc::clone(&self.inner) }
+            }
+        }
+
+        #[#codegen::async_trait]
+        impl<#implementation: #trait_name> #codegen::Service for #server_name<#implementation> {
+            fn info(&self) -> &'static #codegen::ServiceInfo {
+                &SERVICE
+            }
+
+            async fn call(
+                &self,
+                method: &str,
+                request: &[u8],
+            ) -> ::core::result::Result<#codegen::Handled, #codegen::Status> {
+                match method {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(#codegen::unknown_method(&SERVICE, method)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! What the generator knows about each service before it writes any code:
+//! names, options and fingerprints, all checked.
+//!
+//! Every rule is checked here, up front, for every service of every file, so
+//! that one build reports every problem at once and nothing is half-generated.
+
+use std::collections::HashMap;
+
+use prost::Message;
+use prost::encoding::{WireType, encode_key, encode_varint};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FileDescriptor, MethodDescriptor, ReflectMessage,
+    ServiceDescriptor,
+};
+
+use crate::cache_key::CacheKeyTemplate;
+use crate::fingerprint::schema_fingerprint;
+use crate::options::{MethodOptions, OptionReader};
+
+/// The version of a service that declares none.
+pub(crate) const DEFAULT_VERSION: &str = "0.0.0";
+
+/// A service, ready to be emitted.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceModel {
+    /// `package.Service`, e.g. `math.Math`.
+    pub full_name: String,
+    /// The `redis_bus.version` option, checked to be semver.
+    pub version: String,
+    /// The service's rpcs, in declaration order.
+    pub methods: Vec<MethodModel>,
+    /// The encoded FileDescriptorSet of the service's file and its imports
+    /// (except google/protobuf/*, which every tool already has), with our
+    /// custom options kept, so tools can call the service without this code.
+    pub file_descriptor_set: Vec<u8>,
+}
+
+/// One rpc, ready to be emitted.
+#[derive(Debug, Clone)]
+pub(crate) struct MethodModel {
+    /// The rpc's name in the proto, e.g. `Sum`.
+    pub proto_name: String,
+    /// `package.Service/Method`, e.g. `math.Math/Sum`.
+    pub full_name: String,
+    /// The request message's full proto name.
+    pub request_type: String,
+    /// The reply message's full proto name.
+    pub reply_type: String,
+    /// The redis-bus options of the rpc.
+    pub options: MethodOptions,
+    /// The parsed `cache_key` template, when the rpc has one.
+    pub cache_key: Option<CacheKeyTemplate>,
+    /// The schema fingerprint of request and reply (see `fingerprint`).
+    pub schema_fingerprint: String,
+}
+
+/// Builds the models of every service declared in `files` (by proto file
+/// name), keyed by full service name, or every problem found in them.
+pub(crate) fn build_models(
+    pool: &DescriptorPool,
+    files: &[String],
+) -> Result<HashMap<String, ServiceModel>, Vec<String>> {
+    let reader = OptionReader::new(pool);
+    let mut models = HashMap::new();
+    let mut problems = Vec::new();
+    for file in files.iter().filter_map(|name| pool.get_file_by_name(name)) {
+        for service in file.services() {
+            match build_service(&reader, &file, &service) {
+                Ok(model) => {
+                    models.insert(model.full_name.clone(), model);
+                }
+                Err(mut found) => problems.append(&mut found),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(models)
+    } else {
+        Err(problems)
+    }
+}
+
+fn build_service(
+    reader: &OptionReader,
+    file: &FileDescriptor,
+    service: &ServiceDescriptor,
+) -> Result<ServiceModel, Vec<String>> {
+    let mut problems = Vec::new();
+    let version = reader
+        .service_version(&service.options())
+        .unwrap_or_else(|| DEFAULT_VERSION.to_owned());
+    if let Err(error) = semver::Version::parse(&version) {
+        problems.push(format!(
+            "{}: service {}: version \"{version}\" is not a semantic version \
+             (MAJOR.MINOR.PATCH, e.g. \"1.2.0\"): {error}",
+            location(file, service.path()),
+            service.full_name(),
+        ));
+    }
+    let mut methods = Vec::new();
+    for method in service.methods() {
+        match build_method(reader, file, service, &method) {
+            Ok(model) => methods.push(model),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(ServiceModel {
+        full_name: service.full_name().to_owned(),
+        version,
+        methods,
+        file_descriptor_set: encode_descriptor_set(file),
+    })
+}
+
+fn build_method(
+    reader: &OptionReader,
+    file: &FileDescriptor,
+    service: &ServiceDescriptor,
+    method: &MethodDescriptor,
+) -> Result<MethodModel, String> {
+    let context = format!(
+        "{}: service {}, method {}",
+        location(file, method.path()),
+        service.full_name(),
+        method.name()
+    );
+    let streaming = match (method.is_client_streaming(), method.is_server_streaming()) {
+        (false, false) => None,
+        (true, false) => Some("client-streaming"),
+        (false, true) => Some("server-streaming"),
+        (true, true) => Some("bidirectional streaming"),
+    };
+    if let Some(kind) = streaming {
+        return Err(format!(
+            "{context}: the method is {kind}, and redis-bus does not support streaming \
+             methods; declare it unary (no `stream` keyword)"
+        ));
+    }
+    let options = reader.method(&method.options());
+    let cache_key = match &options.cache_key {
+        Some(template) => Some(
+            CacheKeyTemplate::parse(template, &method.input())
+                .map_err(|why| format!("{context}: cache_key \"{template}\": {why}"))?,
+        ),
+        None => None,
+    };
+    if options.cache_ttl_seconds.is_some() && cache_key.is_none() {
+        return Err(format!(
+            "{context}: cache_ttl_seconds is set but cache_key is not; \
+             declare a cache_key to cache the method"
+        ));
+    }
+    Ok(MethodModel {
+        proto_name: method.name().to_owned(),
+        full_name: format!("{}/{}", service.full_name(), method.name()),
+        request_type: method.input().full_name().to_owned(),
+        reply_type: method.output().full_name().to_owned(),
+        options,
+        cache_key,
+        schema_fingerprint: schema_fingerprint(&method.input(), &method.output()),
+    })
+}
+
+/// `file:line:column` of the declaration at `path`, or the file name alone
+/// when the pool has no source info.
+fn location(file: &FileDescriptor, path: &[i32]) -> String {
+    let span = file
+        .file_descriptor_proto()
+        .source_code_info
+        .as_ref()
+        .and_then(|info| info.location.iter().find(|location| location.path == path))
+        .map(|location| location.span.clone());
+    match span.as_deref() {
+        Some([line, column, ..]) => format!("{}:{}:{}", file.name(), line + 1, column + 1),
+        _ => file.name().to_owned(),
+    }
+}
+
+/// Encodes `file` and its imports, dependencies first, as a
+/// FileDescriptorSet, leaving out google/protobuf/* files and source info
+/// (comments and line numbers would triple its size).
+///
+/// The files go through prost-reflect's `DynamicMessage`, which keeps our
+/// extension options as it found them; prost's own descriptor types would
+/// drop them.
+fn encode_descriptor_set(file: &FileDescriptor) -> Vec<u8> {
+    let mut ordered = Vec::new();
+    collect_dependencies(file, &mut ordered);
+    let file_type = prost_types::FileDescriptorProto::default().descriptor();
+    let mut set = Vec::new();
+    for file in ordered {
+        let mut message =
+            DynamicMessage::decode(file_type.clone(), file.encode_to_vec().as_slice())
+                .expect("a file descriptor from the pool decodes");
+        message.clear_field_by_name("source_code_info");
+        let bytes = message.encode_to_vec();
+        encode_key(1, WireType::LengthDelimited, &mut set);
+        encode_varint(bytes.len() as u64, &mut set);
+        set.extend_from_slice(&bytes);
+    }
+    set
+}
+
+/// Appends `file` after its dependencies, each once, in topological order.
+fn collect_dependencies(file: &FileDescriptor, ordered: &mut Vec<FileDescriptor>) {
+    if file.name().starts_with("google/protobuf/") || ordered.contains(file) {
+        return;
+    }
+    for dependency in file.dependencies() {
+        collect_dependencies(&dependency, ordered);
+    }
+    ordered.push(file.clone());
+}

@@ -1,0 +1,97 @@
+//! `Client`: the untyped core of every generated client. It encodes the
+//! request, works out the deadline, hands the call to the transport and
+//! decodes the reply.
+
+use std::time::Duration;
+
+use prost::Message;
+use tokio::time::Instant;
+
+use crate::bus::Bus;
+use crate::call_options::CallOptions;
+use crate::context::CallContext;
+use crate::info::{Method, MethodInfo, ServiceInfo};
+use crate::status::Status;
+use crate::transport::OutgoingCall;
+
+/// Calls one service over a bus. Generated clients wrap it; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The bus the calls go over.
+    bus: Bus,
+    /// The service called.
+    service: &'static ServiceInfo,
+    /// Settings of every call.
+    options: CallOptions,
+}
+
+impl Client {
+    /// A client of `service` on `bus`.
+    pub fn new(bus: &Bus, service: &'static ServiceInfo) -> Self {
+        Client {
+            bus: bus.clone(),
+            service,
+            options: CallOptions::default(),
+        }
+    }
+
+    /// The same client with `options` for every call.
+    pub fn with_options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The same client with a deadline of `timeout` for every call.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Calls `M` with `request` and waits for the reply, at most until the
+    /// call's deadline.
+    pub async fn unary<M: Method>(&self, request: M::Request) -> Result<M::Reply, Status> {
+        let method = M::INFO;
+        let (deadline, timeout) = self.deadline(method);
+        let context = CallContext::current();
+        let call = OutgoingCall {
+            service: self.service,
+            method,
+            payload: request.encode_to_vec(),
+            deadline,
+            traceparent: context.and_then(|c| c.traceparent().map(str::to_owned)),
+            wait_for_worker: self.options.wait_for_worker,
+        };
+        let reply = match tokio::time::timeout_at(deadline, self.bus.transport.call(call)).await {
+            Ok(reply) => reply?,
+            Err(_) => {
+                return Err(Status::deadline_exceeded(format!(
+                    "{} did not answer within its deadline of {} ms",
+                    method.full_name,
+                    timeout.as_millis()
+                )));
+            }
+        };
+        M::Reply::decode(reply.as_slice()).map_err(|error| {
+            Status::internal(format!(
+                "the reply of {} does not decode as {}: {error}",
+                method.full_name, method.reply_type
+            ))
+        })
+    }
+
+    /// The deadline of a call of `method`, and the budget it stands for:
+    /// the call's own timeout, else the method's, else the bus default,
+    /// never later than the deadline of the call being served (if any).
+    fn deadline(&self, method: &MethodInfo) -> (Instant, Duration) {
+        let timeout = self
+            .options
+            .timeout
+            .or_else(|| method.timeout_ms.map(|ms| Duration::from_millis(ms.into())))
+            .unwrap_or(self.bus.default_timeout);
+        let own = Instant::now() + timeout;
+        match CallContext::current() {
+            Some(outer) if outer.deadline() < own => (outer.deadline(), outer.remaining()),
+            _ => (own, timeout),
+        }
+    }
+}

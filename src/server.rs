@@ -1,0 +1,150 @@
+//! `Server`: runs service implementations on a bus until told to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::bus::Bus;
+use crate::error::{Error, ErrorKind};
+use crate::service::Service;
+use crate::transport::Worker;
+
+/// How a server runs; set through [`Server`]'s builder methods.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerConfig {
+    /// How many calls the server handles at once.
+    pub max_concurrency: usize,
+    /// Requests with a larger payload are refused with
+    /// `RESOURCE_EXHAUSTED` instead of being handled.
+    pub max_request_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_concurrency: 256,
+            max_request_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Serves one or more services on a bus.
+///
+/// ```no_run
+/// # async fn run(bus: redis_bus::Bus, service: impl redis_bus::Service) -> Result<(), redis_bus::Error> {
+/// redis_bus::Server::new(&bus).add_service(service).serve().await
+/// # }
+/// ```
+pub struct Server {
+    /// The bus to serve on.
+    bus: Bus,
+    /// The services to serve.
+    services: Vec<Arc<dyn Service>>,
+    /// How to run.
+    config: ServerConfig,
+}
+
+impl Server {
+    /// A server on `bus`, with no services yet.
+    pub fn new(bus: &Bus) -> Self {
+        Server {
+            bus: bus.clone(),
+            services: Vec::new(),
+            config: ServerConfig::default(),
+        }
+    }
+
+    /// Adds a service (a generated `<Name>Server` around an implementation).
+    pub fn add_service(mut self, service: impl Service) -> Self {
+        self.services.push(Arc::new(service));
+        self
+    }
+
+    /// Handles at most `limit` calls at once (256 by default).
+    pub fn max_concurrency(mut self, limit: usize) -> Self {
+        self.config.max_concurrency = limit.max(1);
+        self
+    }
+
+    /// Refuses requests whose payload is larger than `limit` bytes (4 MiB by
+    /// default) with `RESOURCE_EXHAUSTED`.
+    pub fn max_request_bytes(mut self, limit: usize) -> Self {
+        self.config.max_request_bytes = limit;
+        self
+    }
+
+    /// Starts serving and returns once the services are reachable.
+    pub async fn start(self) -> Result<RunningServer, Error> {
+        if self.services.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the server has no services: add one with Server::add_service",
+            ));
+        }
+        let mut names: Vec<&str> = self.services.iter().map(|s| s.info().name).collect();
+        names.sort_unstable();
+        if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("service {} was added to the server twice", twice[0]),
+            ));
+        }
+        let worker = self.bus.transport.start(self.services, self.config).await?;
+        Ok(RunningServer { worker })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn serve(self) -> Result<(), Error> {
+        self.serve_with_shutdown(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// taking calls, finishes those in flight, deregisters.
+    pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
+        let running = self.start().await?;
+        signal.await;
+        running.shutdown().await
+    }
+}
+
+/// A server that is serving; shut it down with [`RunningServer::shutdown`].
+pub struct RunningServer {
+    /// The transport's worker.
+    worker: Box<dyn Worker>,
+}
+
+impl RunningServer {
+    /// The id of this server instance on the bus.
+    pub fn instance_id(&self) -> &str {
+        self.worker.instance_id()
+    }
+
+    /// Stops taking calls, finishes those in flight and deregisters.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.worker.shutdown().await
+    }
+}
+
+/// Completes on Ctrl-C, or on SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        // Without a signal handler, only SIGTERM (or nothing) can stop us.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,75 @@
+//! The server side of a service as the bus sees it: a method name and an
+//! encoded request in, an encoded reply (or a `Status`) out.
+//!
+//! Generated servers (`MathServer`) implement [`Service`] by decoding the
+//! request, calling the user's trait method and encoding the reply, through
+//! [`handle`].
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use prost::Message;
+
+use crate::cache_key::CacheKeyWriter;
+use crate::info::{Method, ServiceInfo};
+use crate::status::Status;
+
+/// A service implementation that a server can run: generated for each
+/// proto service as `<Name>Server`.
+#[async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// The service's metadata.
+    fn info(&self) -> &'static ServiceInfo;
+
+    /// Handles one call of `method` (its proto name) with an encoded request.
+    async fn call(&self, method: &str, request: &[u8]) -> Result<Handled, Status>;
+}
+
+/// A successfully handled call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// The encoded reply.
+    pub reply: Vec<u8>,
+    /// The text of the request's cache key, for methods that cache replies.
+    pub cache_key: Option<String>,
+}
+
+/// Decodes a request for `M`, runs `handler` on it and encodes the reply.
+///
+/// A request that does not decode never reaches the handler: the caller
+/// gets `INVALID_ARGUMENT` naming the method and the expected type.
+pub async fn handle<M, F, Fut>(request: &[u8], handler: F) -> Result<Handled, Status>
+where
+    M: Method,
+    F: FnOnce(M::Request) -> Fut,
+    Fut: Future<Output = Result<M::Reply, Status>>,
+{
+    let request = M::Request::decode(request).map_err(|error| {
+        Status::invalid_argument(format!(
+            "the request to {} does not decode as {}: {error}",
+            M::INFO.full_name,
+            M::INFO.request_type
+        ))
+    })?;
+    let cache_key = M::INFO.cache_key.map(|template| {
+        let mut key = CacheKeyWriter::new(template);
+        M::cache_key(&request, &mut key);
+        key.finish()
+    });
+    let reply = handler(request).await?;
+    Ok(Handled {
+        reply: reply.encode_to_vec(),
+        cache_key,
+    })
+}
+
+/// The status for a call of a method that `service` does not have.
+pub fn unknown_method(service: &ServiceInfo, method: &str) -> Status {
+    let known: Vec<&str> = service.methods.iter().map(|m| m.name).collect();
+    Status::unimplemented(format!(
+        "{} {} has no method {method:?} (its methods: {})",
+        service.name,
+        service.version,
+        known.join(", ")
+    ))
+}

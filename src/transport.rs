@@ -1,0 +1,59 @@
+//! The seam between the typed API (`Bus`, `Client`, `Server`) and what
+//! carries calls: Redis, or memory for unit tests.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::info::{MethodInfo, ServiceInfo};
+use crate::server::ServerConfig;
+use crate::service::Service;
+use crate::status::Status;
+
+/// One call on its way out, with everything the transport needs.
+#[derive(Debug)]
+pub(crate) struct OutgoingCall {
+    /// The service called.
+    pub service: &'static ServiceInfo,
+    /// The rpc called.
+    pub method: &'static MethodInfo,
+    /// The encoded request.
+    pub payload: Vec<u8>,
+    /// When the caller stops waiting.
+    pub deadline: Instant,
+    /// The W3C trace context to send along.
+    pub traceparent: Option<String>,
+    /// Whether to wait for a worker when none is live.
+    pub wait_for_worker: bool,
+}
+
+/// Carries calls and runs workers.
+#[async_trait]
+pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
+    /// The bus name, for messages.
+    fn bus_name(&self) -> &str;
+
+    /// Delivers a call and waits for its encoded reply. The caller bounds
+    /// the wait by the deadline.
+    async fn call(&self, call: OutgoingCall) -> Result<Vec<u8>, Status>;
+
+    /// Starts serving `services`; they are reachable when this returns.
+    async fn start(
+        &self,
+        services: Vec<Arc<dyn Service>>,
+        config: ServerConfig,
+    ) -> Result<Box<dyn Worker>, Error>;
+}
+
+/// A running worker, as started by a transport.
+#[async_trait]
+pub(crate) trait Worker: Send + Sync {
+    /// The instance id under which the worker serves.
+    fn instance_id(&self) -> &str;
+
+    /// Stops taking calls, finishes those in flight and deregisters.
+    async fn shutdown(self: Box<Self>) -> Result<(), Error>;
+}
