@@ -1,10 +1,12 @@
 //! `Bus`: a handle on one named bus, shared by the clients and servers of a
-//! process.
+//! process; `BusBuilder` to connect one with non-default settings.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::{Error, ErrorKind};
 use crate::memory::MemoryTransport;
+use crate::redis::{RedisSettings, RedisTransport};
 use crate::transport::Transport;
 
 /// The deadline of a call whose method declares no `timeout_ms`.
@@ -12,6 +14,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A handle on a bus: services served on it can be called by every client
 /// of the same bus. Cheap to clone; clones share connections.
+///
+/// Buses with the same name on the same Redis share their services; buses
+/// with different names never see each other's keys.
 #[derive(Debug, Clone)]
 pub struct Bus {
     /// What carries the calls.
@@ -21,6 +26,23 @@ pub struct Bus {
 }
 
 impl Bus {
+    /// Connects to the bus `name` on the Redis at `url`
+    /// (`redis://[user[:password]@]host[:port][/db]`, or `rediss://` for
+    /// TLS), with default settings.
+    pub async fn connect(url: &str, name: &str) -> Result<Bus, Error> {
+        Bus::builder(url, name).connect().await
+    }
+
+    /// A builder to connect to the bus `name` at `url` with other settings.
+    pub fn builder(url: &str, name: &str) -> BusBuilder {
+        BusBuilder {
+            url: url.to_owned(),
+            name: name.to_owned(),
+            default_timeout: DEFAULT_TIMEOUT,
+            settings: RedisSettings::default(),
+        }
+    }
+
     /// A bus that lives in this process only, for unit tests of services
     /// and their callers: calls go straight to the served implementation,
     /// still encoded and decoded as on the wire.
@@ -41,5 +63,67 @@ impl Bus {
     pub fn with_default_timeout(mut self, timeout: Duration) -> Bus {
         self.default_timeout = timeout;
         self
+    }
+}
+
+/// Connects to a bus with non-default settings; from [`Bus::builder`].
+#[derive(Debug, Clone)]
+pub struct BusBuilder {
+    /// The Redis URL.
+    url: String,
+    /// The bus name.
+    name: String,
+    /// The deadline of calls whose method and options set none.
+    default_timeout: Duration,
+    /// Transport pacing.
+    settings: RedisSettings,
+}
+
+impl BusBuilder {
+    /// The deadline of calls whose method declares no `timeout_ms` and whose
+    /// options set none (30 s by default).
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        self.default_timeout = timeout;
+        self
+    }
+
+    /// How often workers renew their registration (1 s by default), and how
+    /// long a registration lasts without renewal (5 s): a worker that is
+    /// killed is considered dead, and its requests reclaimed, within about
+    /// `ttl + interval`.
+    pub fn heartbeat(mut self, interval: Duration, ttl: Duration) -> Self {
+        self.settings.heartbeat_interval = interval;
+        self.settings.instance_ttl = ttl;
+        self
+    }
+
+    /// How long one blocking read waits before it is issued again (2 s by
+    /// default): bounds how long an idle reader takes to notice a dead
+    /// connection, and how long a stopping worker can wait for a taker that
+    /// cannot be woken.
+    pub fn block_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.block_timeout = timeout;
+        self
+    }
+
+    /// Connects, failing with a clear error when Redis cannot be reached or
+    /// the settings are invalid.
+    pub async fn connect(self) -> Result<Bus, Error> {
+        let settings = &self.settings;
+        if settings.instance_ttl <= settings.heartbeat_interval {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the registration lifetime ({:?}) must be longer than the heartbeat \
+                     interval ({:?}), or live workers would look dead",
+                    settings.instance_ttl, settings.heartbeat_interval
+                ),
+            ));
+        }
+        let transport = RedisTransport::connect(&self.url, &self.name, self.settings).await?;
+        Ok(Bus {
+            transport: Arc::new(transport),
+            default_timeout: self.default_timeout,
+        })
     }
 }

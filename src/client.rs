@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use prost::Message;
 use tokio::time::Instant;
+use tracing::{Instrument, field};
 
 use crate::bus::Bus;
 use crate::call_options::CallOptions;
 use crate::context::CallContext;
 use crate::info::{Method, MethodInfo, ServiceInfo};
 use crate::status::Status;
+use crate::trace::TraceParent;
 use crate::transport::OutgoingCall;
 
 /// Calls one service over a bus. Generated clients wrap it; cheap to clone.
@@ -52,31 +54,51 @@ impl Client {
     pub async fn unary<M: Method>(&self, request: M::Request) -> Result<M::Reply, Status> {
         let method = M::INFO;
         let (deadline, timeout) = self.deadline(method);
-        let context = CallContext::current();
+        // A call made while serving another continues its trace.
+        let trace = CallContext::current()
+            .and_then(|context| context.traceparent().and_then(TraceParent::parse))
+            .map_or_else(TraceParent::new_root, TraceParent::child);
+        let span = tracing::debug_span!(
+            "redis_bus.call",
+            method = method.full_name,
+            trace_id = %trace.trace_id_hex(),
+            span_id = %trace.span_id_hex(),
+            timeout_ms = timeout.as_millis() as u64,
+            outcome = field::Empty,
+            duration_us = field::Empty,
+        );
+        let started = std::time::Instant::now();
         let call = OutgoingCall {
             service: self.service,
             method,
             payload: request.encode_to_vec(),
             deadline,
-            traceparent: context.and_then(|c| c.traceparent().map(str::to_owned)),
+            traceparent: Some(trace),
             wait_for_worker: self.options.wait_for_worker,
         };
-        let reply = match tokio::time::timeout_at(deadline, self.bus.transport.call(call)).await {
-            Ok(reply) => reply?,
-            Err(_) => {
-                return Err(Status::deadline_exceeded(format!(
-                    "{} did not answer within its deadline of {} ms",
-                    method.full_name,
-                    timeout.as_millis()
-                )));
-            }
+        let transport = self.bus.transport.call(call).instrument(span.clone());
+        let result = match tokio::time::timeout_at(deadline, transport).await {
+            Ok(Ok(reply)) => M::Reply::decode(reply).map_err(|error| {
+                Status::internal(format!(
+                    "the reply of {} does not decode as {}: {error}",
+                    method.full_name, method.reply_type
+                ))
+            }),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "{} did not answer within its deadline of {} ms",
+                method.full_name,
+                timeout.as_millis()
+            ))),
         };
-        M::Reply::decode(reply.as_slice()).map_err(|error| {
-            Status::internal(format!(
-                "the reply of {} does not decode as {}: {error}",
-                method.full_name, method.reply_type
-            ))
-        })
+        span.record("duration_us", started.elapsed().as_micros() as u64);
+        span.record(
+            "outcome",
+            result
+                .as_ref()
+                .map_or_else(|status| status.code().as_str(), |_| "OK"),
+        );
+        result
     }
 
     /// The deadline of a call of `method`, and the budget it stands for:

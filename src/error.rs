@@ -47,7 +47,6 @@ impl Error {
         }
     }
 
-    #[expect(dead_code, reason = "the Redis transport wraps its errors with it")]
     pub(crate) fn with_source(
         mut self,
         source: impl std::error::Error + Send + Sync + 'static,

@@ -31,19 +31,21 @@ mod client;
 #[doc(hidden)]
 pub mod codegen;
 mod context;
+mod debug_report;
 mod error;
 mod info;
 mod memory;
+mod redis;
 mod server;
 mod service;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trace;
 mod transport;
-#[allow(dead_code)]
 mod wire;
 
-pub use bus::{Bus, DEFAULT_TIMEOUT};
+pub use bus::{Bus, BusBuilder, DEFAULT_TIMEOUT};
 pub use cache_key::{CacheKeyValue, CacheKeyWriter};
 pub use call_options::CallOptions;
 pub use client::Client;

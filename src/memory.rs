@@ -1,16 +1,22 @@
 //! The in-memory transport: a bus inside one process, for unit tests of
 //! services and of code that calls them. Calls still go through encoding
-//! and decoding, deadlines and the "no live worker" check, like on Redis.
+//! and decoding, deadlines, the "no live worker" check and the server
+//! modes (`serve_once`, debug), like on Redis.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::context::CallContext;
-use crate::error::Error;
-use crate::server::ServerConfig;
+use crate::debug_report::{self, Failure};
+use crate::error::{Error, ErrorKind};
+use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
 use crate::status::Status;
 use crate::transport::{OutgoingCall, Transport, Worker};
@@ -27,7 +33,7 @@ pub(crate) struct MemoryTransport {
 struct Registry {
     /// `service name -> instances`, in start order.
     instances: Mutex<HashMap<&'static str, Vec<Instance>>>,
-    /// Source of instance ids.
+    /// Source of worker ids.
     next_id: AtomicU64,
     /// Spreads calls over instances.
     next_pick: AtomicUsize,
@@ -41,12 +47,25 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+/// One service of one worker.
 #[derive(Clone)]
 struct Instance {
-    /// The worker this instance belongs to.
-    worker_id: String,
+    /// The worker it belongs to.
+    worker: Arc<WorkerState>,
     /// The implementation.
     service: Arc<dyn Service>,
+}
+
+/// What the calls of a worker need to know about it.
+struct WorkerState {
+    /// The worker's id.
+    id: String,
+    /// Its mode.
+    mode: Mode,
+    /// Cancelled when it stops by itself or is shut down.
+    stop: CancellationToken,
+    /// Why it stopped by itself (debug mode).
+    fatal: Mutex<Option<Error>>,
 }
 
 #[async_trait]
@@ -55,7 +74,7 @@ impl Transport for MemoryTransport {
         "in-memory"
     }
 
-    async fn call(&self, call: OutgoingCall) -> Result<Vec<u8>, Status> {
+    async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         let major = call.service.major_version();
         let instance = loop {
             // Listen before looking, so that a start in between is not missed.
@@ -65,62 +84,95 @@ impl Transport for MemoryTransport {
                 Err(_) if call.wait_for_worker => started.await,
                 Err(live) => {
                     return Err(Status::unavailable(format!(
-                        "no live instance of {} {major}.x on the in-memory bus{}",
+                        "no live worker serves {} {major}.x on the in-memory bus{}",
                         call.service.name,
                         describe_live(&live)
                     )));
                 }
             }
         };
-        let context = CallContext::new(call.deadline, call.traceparent);
-        let method = call.method.name;
-        let payload = call.payload;
-        // Run the handler in a task of its own so that a panic fails this
-        // call only, as it would on a worker.
-        let handler = tokio::spawn(
-            context.scope(async move { instance.service.call(method, &payload).await }),
-        );
-        match handler.await {
-            Ok(result) => result.map(|handled| handled.reply),
-            Err(error) => Err(Status::internal(format!(
-                "the handler of {} panicked: {error}",
-                call.method.full_name
-            ))),
+        let worker = Arc::clone(&instance.worker);
+        if worker.mode == Mode::Once {
+            self.registry.remove(&worker.id);
+            worker.stop.cancel();
         }
+        let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()));
+        let payload = call.payload;
+        let method = call.method;
+        let service = Arc::clone(&instance.service);
+        let handler = context.scope(async move { service.call(method.name, &payload).await });
+        let outcome = match AssertUnwindSafe(handler).catch_unwind().await {
+            Ok(outcome) => outcome.map(|handled| Bytes::from(handled.reply)),
+            Err(panic) => Err(Status::internal(format!(
+                "the handler of {} panicked: {}",
+                method.full_name,
+                crate::debug_report::panic_message(panic.as_ref())
+            ))),
+        };
+        if worker.mode == Mode::Debug {
+            if let Err(status) = &outcome {
+                eprintln!(
+                    "{}",
+                    debug_report::report(
+                        instance.service.info(),
+                        method,
+                        &[],
+                        Failure::Status(status)
+                    )
+                );
+                *worker.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(Error::new(
+                    ErrorKind::Handler,
+                    format!(
+                        "{} failed in debug mode: {}",
+                        method.full_name,
+                        status.message()
+                    ),
+                ));
+                self.registry.remove(&worker.id);
+                worker.stop.cancel();
+            }
+        }
+        outcome
     }
 
     async fn start(
         &self,
         services: Vec<Arc<dyn Service>>,
-        _config: ServerConfig,
+        config: ServerConfig,
     ) -> Result<Box<dyn Worker>, Error> {
-        let worker_id = format!(
-            "memory-{}",
-            self.registry.next_id.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut instances = self.registry.lock();
-        for service in services {
-            instances
-                .entry(service.info().name)
-                .or_default()
-                .push(Instance {
-                    worker_id: worker_id.clone(),
-                    service,
-                });
+        let worker = Arc::new(WorkerState {
+            id: format!(
+                "memory-{}",
+                self.registry.next_id.fetch_add(1, Ordering::Relaxed)
+            ),
+            mode: config.mode,
+            stop: CancellationToken::new(),
+            fatal: Mutex::new(None),
+        });
+        {
+            let mut instances = self.registry.lock();
+            for service in services {
+                instances
+                    .entry(service.info().name)
+                    .or_default()
+                    .push(Instance {
+                        worker: Arc::clone(&worker),
+                        service,
+                    });
+            }
         }
-        drop(instances);
         self.registry.started.notify_waiters();
         Ok(Box::new(MemoryWorker {
             registry: Arc::clone(&self.registry),
-            worker_id,
+            state: worker,
         }))
     }
 }
 
 impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Vec<Instance>>> {
-        // A panic while holding the lock leaves the map consistent: every
-        // change is a single insert or retain.
+        // Every change is a single insert or retain: a panic while holding
+        // the lock cannot leave the map half-changed.
         self.instances
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -144,6 +196,13 @@ impl Registry {
         let pick = self.next_pick.fetch_add(1, Ordering::Relaxed) % compatible.len();
         Ok(compatible[pick].clone())
     }
+
+    /// Removes the instances of worker `id`.
+    fn remove(&self, id: &str) {
+        for instances in self.lock().values_mut() {
+            instances.retain(|instance| instance.worker.id != id);
+        }
+    }
 }
 
 /// ` (live: 2.0.1)` or nothing.
@@ -158,21 +217,33 @@ fn describe_live(versions: &[&str]) -> String {
 /// A started in-memory server.
 struct MemoryWorker {
     registry: Arc<Registry>,
-    worker_id: String,
+    state: Arc<WorkerState>,
 }
 
 #[async_trait]
 impl Worker for MemoryWorker {
     fn instance_id(&self) -> &str {
-        &self.worker_id
+        &self.state.id
+    }
+
+    async fn stopped(&self) {
+        self.state.stop.cancelled().await;
     }
 
     async fn shutdown(self: Box<Self>) -> Result<(), Error> {
         // Calls already dispatched hold their own reference to the service
-        // and finish; new calls no longer find this instance.
-        for instances in self.registry.lock().values_mut() {
-            instances.retain(|instance| instance.worker_id != self.worker_id);
+        // and finish; new calls no longer find this worker.
+        self.registry.remove(&self.state.id);
+        self.state.stop.cancel();
+        match self
+            .state
+            .fatal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

@@ -8,9 +8,23 @@ use crate::error::{Error, ErrorKind};
 use crate::service::Service;
 use crate::transport::Worker;
 
+/// Which way a server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Serve until shut down.
+    Normal,
+    /// Handle exactly one request, then stop.
+    Once,
+    /// Handle requests one at a time; stop at the first failure, after
+    /// printing a report.
+    Debug,
+}
+
 /// How a server runs; set through [`Server`]'s builder methods.
 #[derive(Debug, Clone)]
 pub(crate) struct ServerConfig {
+    /// Which way it runs.
+    pub mode: Mode,
     /// How many calls the server handles at once.
     pub max_concurrency: usize,
     /// Requests with a larger payload are refused with
@@ -21,6 +35,7 @@ pub(crate) struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
+            mode: Mode::Normal,
             max_concurrency: 256,
             max_request_bytes: 4 * 1024 * 1024,
         }
@@ -101,8 +116,31 @@ impl Server {
     /// taking calls, finishes those in flight, deregisters.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
         let running = self.start().await?;
-        signal.await;
+        tokio::select! {
+            () = signal => {}
+            () = running.stopped() => {}
+        }
         running.shutdown().await
+    }
+
+    /// Handles exactly one request, answers it, and stops (for tests and
+    /// debugging).
+    pub async fn serve_once(mut self) -> Result<(), Error> {
+        self.config.mode = Mode::Once;
+        let running = self.start().await?;
+        running.stopped().await;
+        running.shutdown().await
+    }
+
+    /// Serves one request at a time until Ctrl-C or SIGTERM, stopping at
+    /// the first handler that fails (returns an error or panics): it prints
+    /// the method, the request as JSON, the error and, for a panic, the
+    /// backtrace, answers the caller, and returns that failure as an error
+    /// of kind [`Handler`](crate::ErrorKind::Handler).
+    pub async fn debug(mut self) -> Result<(), Error> {
+        self.config.mode = Mode::Debug;
+        self.config.max_concurrency = 1;
+        self.serve().await
     }
 }
 
@@ -116,6 +154,12 @@ impl RunningServer {
     /// The id of this server instance on the bus.
     pub fn instance_id(&self) -> &str {
         self.worker.instance_id()
+    }
+
+    /// Completes when the server stops taking calls by itself (`serve_once`
+    /// after its request, debug mode after a failure) or is shutting down.
+    pub async fn stopped(&self) {
+        self.worker.stopped().await;
     }
 
     /// Stops taking calls, finishes those in flight and deregisters.

@@ -192,6 +192,11 @@ impl Status {
         &self.message
     }
 
+    /// The message, taken out of the status.
+    pub(crate) fn into_message(self) -> String {
+        self.message
+    }
+
     /// The details, for programs; empty when there are none.
     pub fn details(&self) -> &Bytes {
         &self.details

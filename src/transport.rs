@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use crate::error::Error;
@@ -12,6 +13,7 @@ use crate::info::{MethodInfo, ServiceInfo};
 use crate::server::ServerConfig;
 use crate::service::Service;
 use crate::status::Status;
+use crate::trace::TraceParent;
 
 /// One call on its way out, with everything the transport needs.
 #[derive(Debug)]
@@ -25,7 +27,7 @@ pub(crate) struct OutgoingCall {
     /// When the caller stops waiting.
     pub deadline: Instant,
     /// The W3C trace context to send along.
-    pub traceparent: Option<String>,
+    pub traceparent: Option<TraceParent>,
     /// Whether to wait for a worker when none is live.
     pub wait_for_worker: bool,
 }
@@ -38,7 +40,7 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
 
     /// Delivers a call and waits for its encoded reply. The caller bounds
     /// the wait by the deadline.
-    async fn call(&self, call: OutgoingCall) -> Result<Vec<u8>, Status>;
+    async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status>;
 
     /// Starts serving `services`; they are reachable when this returns.
     async fn start(
@@ -54,6 +56,12 @@ pub(crate) trait Worker: Send + Sync {
     /// The instance id under which the worker serves.
     fn instance_id(&self) -> &str;
 
-    /// Stops taking calls, finishes those in flight and deregisters.
+    /// Completes when the worker stops taking calls by itself (after its
+    /// one call in `serve_once` mode, or a failure in debug mode) or is
+    /// asked to shut down.
+    async fn stopped(&self);
+
+    /// Stops taking calls, finishes those in flight and deregisters. Returns
+    /// the error that made the worker stop by itself, if one did.
     async fn shutdown(self: Box<Self>) -> Result<(), Error>;
 }

@@ -24,6 +24,8 @@ pub struct Builder {
     bus_crate: String,
     /// Whether to print `cargo:rerun-if-changed` for every proto file read.
     emit_rerun_if_changed: bool,
+    /// Proto paths whose `bytes` fields become `bytes::Bytes`.
+    bytes: Vec<String>,
 }
 
 /// One generated Rust file: the code of one proto package.
@@ -41,6 +43,7 @@ impl Default for Builder {
             out_dir: None,
             bus_crate: "::redis_bus".to_owned(),
             emit_rerun_if_changed: true,
+            bytes: Vec::new(),
         }
     }
 }
@@ -63,6 +66,18 @@ impl Builder {
     /// changes (on by default; turn it off outside build scripts).
     pub fn emit_rerun_if_changed(mut self, enabled: bool) -> Self {
         self.emit_rerun_if_changed = enabled;
+        self
+    }
+
+    /// Makes the `bytes` fields under these proto paths (`"."` for all)
+    /// `bytes::Bytes` instead of `Vec<u8>`, as prost-build's option of the
+    /// same name does: decoding from `Bytes` then shares instead of copying.
+    pub fn bytes<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.bytes.extend(paths.into_iter().map(Into::into));
         self
     }
 
@@ -134,6 +149,7 @@ impl Builder {
         config
             .prost_path(format!("{}::codegen::prost", self.bus_crate))
             .prost_types_path(format!("{}::codegen::prost_types", self.bus_crate))
+            .bytes(&self.bytes)
             .service_generator(Box::new(BusServiceGenerator { models, bus_crate }));
         // prost-build needs every file to resolve types (google.protobuf
         // ones included); their code comes from prost-types, so their

@@ -54,7 +54,7 @@ fn sample_services_match_the_checked_in_code() {
 #[test]
 fn wire_envelope_matches_the_checked_in_code() {
     check(
-        redis_bus_build::configure().bus_crate("crate"),
+        redis_bus_build::configure().bus_crate("crate").bytes(["."]),
         &["proto/redis_bus/wire.proto"],
         &["proto"],
         "src/wire",

@@ -1,0 +1,137 @@
+//! The calling side of the Redis transport: one per bus handle.
+//!
+//! A call gets an id, is registered as pending, goes to the writer (which
+//! queues it), and waits for the reader to hand it its reply. See `writer`
+//! and `reader` for how requests and replies are batched.
+
+mod pending;
+mod reader;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use self::pending::Pending;
+use self::reader::Reader;
+use self::writer::{Outgoing, Writer};
+use crate::redis::clock::BusClock;
+use crate::redis::connection::Connector;
+use crate::redis::envelope::{RequestId, encode_request};
+use crate::redis::keys::Keys;
+use crate::status::Status;
+use crate::transport::OutgoingCall;
+use crate::wire;
+
+/// Sends calls and receives their replies for one client.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    /// This client's random id, the first half of every request id.
+    client_id: u64,
+    /// This client's reply list.
+    reply_key: String,
+    /// Source of call ids.
+    next_call: AtomicU64,
+    /// Calls waiting for their reply.
+    pending: Arc<Pending>,
+    /// Requests on their way to the writer.
+    outbox: mpsc::UnboundedSender<Outgoing>,
+    /// The bus's keys.
+    keys: Keys,
+    /// Converts deadlines to bus time.
+    clock: Arc<BusClock>,
+    /// The reader and writer tasks, stopped when the caller is dropped.
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Caller {
+    /// Starts the reader and writer of a new client.
+    pub(crate) fn start(
+        connector: Connector,
+        connection: ConnectionManager,
+        keys: Keys,
+        clock: Arc<BusClock>,
+        block: Duration,
+    ) -> Caller {
+        let client_id: u64 = rand::random();
+        let reply_key = keys.replies(&format!("{client_id:016x}"));
+        let pending = Arc::new(Pending::default());
+        let (outbox, inbox) = mpsc::unbounded_channel();
+        let writer = Writer {
+            connection,
+            clock: Arc::clone(&clock),
+            pending: Arc::clone(&pending),
+            bus: keys.bus().to_owned(),
+        };
+        let reader = Reader {
+            connector,
+            key: reply_key.clone(),
+            pending: Arc::clone(&pending),
+            block,
+        };
+        Caller {
+            client_id,
+            reply_key,
+            next_call: AtomicU64::new(1),
+            pending,
+            outbox,
+            keys,
+            clock,
+            tasks: [tokio::spawn(writer.run(inbox)), tokio::spawn(reader.run())],
+        }
+    }
+
+    /// Queues `call` and waits for its reply. The caller bounds the wait by
+    /// the call's deadline.
+    pub(crate) async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        let call_id = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId {
+            client: self.client_id,
+            call: call_id,
+        };
+        let remaining = call
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let request = wire::Request {
+            call_id,
+            method: call.method.name.to_owned(),
+            payload: Bytes::from(call.payload),
+            reply_to: self.reply_key.clone(),
+            deadline_ms: self.clock.to_bus_ms(call.deadline).max(0) as u64,
+            timeout_ms: u32::try_from(remaining.as_millis()).unwrap_or(u32::MAX),
+            traceparent: call.traceparent.map(|t| t.to_string()).unwrap_or_default(),
+        };
+        let service = self
+            .keys
+            .service(call.service.name, call.service.major_version());
+        let (reply, _forget_on_drop) = self.pending.register(call_id);
+        let outgoing = Outgoing {
+            service: call.service,
+            queue: service.queue().into(),
+            instances: service.instances().into(),
+            element: encode_request(id, &request),
+            call_id,
+            wait_for_worker: call.wait_for_worker,
+            retries: u8::from(call.method.idempotent),
+        };
+        if self.outbox.send(outgoing).is_err() {
+            return Err(Status::unavailable("the bus's writer has stopped"));
+        }
+        reply
+            .await
+            .unwrap_or_else(|_| Err(Status::unavailable("the bus's reply reader has stopped")))
+    }
+}
+
+impl Drop for Caller {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Every Redis key the bus uses, in one place.
+//!
+//! All keys of a bus start with `rb:{<bus>:` so that one bus never sees
+//! another's keys and `cleanup` finds them all with one SCAN pattern. The
+//! part in braces is the Redis Cluster hash tag: the keys that one
+//! operation touches together share it, so the bus works unchanged on a
+//! cluster, and each service's traffic lands on one shard:
+//!
+//! | key | what |
+//! | --- | --- |
+//! | `rb:{<bus>:<service>@<major>}:queue` | requests waiting for a worker (list) |
+//! | `rb:{<bus>:<service>@<major>}:taken:<instance>` | requests a worker took and has not answered (hash) |
+//! | `rb:{<bus>:<service>@<major>}:landing:<instance>` | requests an idle worker took by blocking (list) |
+//! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
+//! | `rb:{<bus>:client:<client>}:replies` | replies to one client (list with a TTL) |
+
+use crate::error::{Error, ErrorKind};
+
+/// The first characters of every key of every bus.
+pub(crate) const PREFIX: &str = "rb:{";
+
+/// The keys of one bus.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    /// The bus name, checked by [`Keys::new`].
+    bus: String,
+}
+
+impl Keys {
+    /// The keys of bus `bus`. A bus name is letters, digits, `.`, `_` and
+    /// `-`, so that no name is a prefix of another's keys.
+    pub(crate) fn new(bus: &str) -> Result<Keys, Error> {
+        let valid = !bus.is_empty()
+            && bus.len() <= 64
+            && bus
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("invalid bus name {bus:?}: use 1 to 64 letters, digits, '.', '_' or '-'"),
+            ));
+        }
+        Ok(Keys {
+            bus: bus.to_owned(),
+        })
+    }
+
+    /// The bus name.
+    pub(crate) fn bus(&self) -> &str {
+        &self.bus
+    }
+
+    /// The keys of one service at one major version.
+    pub(crate) fn service(&self, service: &str, major: u64) -> ServiceKeys {
+        ServiceKeys {
+            tag: format!("{PREFIX}{}:{service}@{major}}}", self.bus),
+        }
+    }
+
+    /// The reply list of client `client`.
+    pub(crate) fn replies(&self, client: &str) -> String {
+        format!("{PREFIX}{}:client:{client}}}:replies", self.bus)
+    }
+}
+
+/// The keys of one service at one major version; they share a hash tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ServiceKeys {
+    /// `rb:{<bus>:<service>@<major>}`.
+    tag: String,
+}
+
+impl ServiceKeys {
+    /// The queue of requests waiting for a worker.
+    pub(crate) fn queue(&self) -> String {
+        format!("{}:queue", self.tag)
+    }
+
+    /// The requests that worker `instance` took and has not answered yet.
+    pub(crate) fn taken(&self, instance: &str) -> String {
+        format!("{}:taken:{instance}", self.tag)
+    }
+
+    /// The requests that worker `instance`, while idle, took with a
+    /// blocking move (which can only move into a list).
+    pub(crate) fn landing(&self, instance: &str) -> String {
+        format!("{}:landing:{instance}", self.tag)
+    }
+
+    /// The live workers, scored by when their registration expires.
+    pub(crate) fn instances(&self) -> String {
+        format!("{}:instances", self.tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_one_service_share_a_hash_tag() {
+        let service = Keys::new("prod").unwrap().service("math.Math", 1);
+        for key in [
+            service.queue(),
+            service.taken("w1"),
+            service.landing("w1"),
+            service.instances(),
+        ] {
+            assert!(key.starts_with("rb:{prod:math.Math@1}:"), "{key}");
+        }
+    }
+
+    #[test]
+    fn bus_names_cannot_reach_into_each_others_keys() {
+        assert!(Keys::new("a:b").is_err());
+        assert!(Keys::new("a}").is_err());
+        assert!(Keys::new("").is_err());
+        let own = Keys::new("a").unwrap().service("s", 0).queue();
+        let other = Keys::new("a.b").unwrap().service("s", 0).queue();
+        assert!(own.starts_with("rb:{a:"));
+        assert!(!other.starts_with("rb:{a:"));
+    }
+}

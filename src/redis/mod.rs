@@ -1,0 +1,125 @@
+//! The Redis transport: requests queued per service (and major version) in
+//! lists, taken in batches into a per-worker `taken` hash so that no request
+//! is lost with a worker, replies pushed to a list per client. The reasons,
+//! and the measurements behind them, are in docs/ARCHITECTURE.md.
+//!
+//! Layout: `caller` (the calling side), `worker` (the serving side),
+//! `keys` (every key), `envelope` (what is in them), `scripts` (the Lua),
+//! `connection` (opening connections), `clock` (bus time), `settings`.
+
+mod caller;
+mod clock;
+mod connection;
+mod envelope;
+mod keys;
+mod scripts;
+mod settings;
+mod worker;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+
+use self::caller::Caller;
+use self::clock::BusClock;
+use self::connection::Connector;
+use self::keys::Keys;
+pub(crate) use self::settings::RedisSettings;
+use self::worker::{RedisWorker, WorkerParts};
+use crate::error::Error;
+use crate::server::ServerConfig;
+use crate::service::Service;
+use crate::status::Status;
+use crate::transport::{OutgoingCall, Transport, Worker};
+
+/// A bus on Redis.
+pub(crate) struct RedisTransport {
+    /// Opens connections.
+    connector: Connector,
+    /// The bus's keys.
+    keys: Keys,
+    /// The shared connection.
+    connection: ConnectionManager,
+    /// Bus time.
+    clock: Arc<BusClock>,
+    /// Pacing.
+    settings: RedisSettings,
+    /// The calling side, started on the first call (a process that only
+    /// serves needs no reply reader).
+    caller: OnceLock<Caller>,
+}
+
+impl std::fmt::Debug for RedisTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTransport")
+            .field("url", &self.connector.shown_url())
+            .field("bus", &self.keys.bus())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisTransport {
+    /// Connects to bus `name` at `url`.
+    pub(crate) async fn connect(
+        url: &str,
+        name: &str,
+        settings: RedisSettings,
+    ) -> Result<RedisTransport, Error> {
+        let keys = Keys::new(name)?;
+        let connector = Connector::new(url)?;
+        let mut connection = connector.shared().await?;
+        let clock = Arc::new(BusClock::default());
+        clock
+            .sync(&mut connection)
+            .await
+            .map_err(|error| connector.error("cannot read the clock of Redis at", error))?;
+        Ok(RedisTransport {
+            connector,
+            keys,
+            connection,
+            clock,
+            settings,
+            caller: OnceLock::new(),
+        })
+    }
+
+    fn caller(&self) -> &Caller {
+        self.caller.get_or_init(|| {
+            Caller::start(
+                self.connector.clone(),
+                self.connection.clone(),
+                self.keys.clone(),
+                Arc::clone(&self.clock),
+                self.settings.block_timeout,
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl Transport for RedisTransport {
+    fn bus_name(&self) -> &str {
+        self.keys.bus()
+    }
+
+    async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        self.caller().call(call).await
+    }
+
+    async fn start(
+        &self,
+        services: Vec<Arc<dyn Service>>,
+        config: ServerConfig,
+    ) -> Result<Box<dyn Worker>, Error> {
+        let parts = WorkerParts {
+            connection: self.connection.clone(),
+            connector: self.connector.clone(),
+            keys: self.keys.clone(),
+            clock: Arc::clone(&self.clock),
+            settings: self.settings.clone(),
+        };
+        Ok(Box::new(RedisWorker::start(parts, services, config).await?))
+    }
+}

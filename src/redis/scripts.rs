@@ -1,0 +1,81 @@
+//! The Lua scripts of the transport. Each touches only keys of one service
+//! (one hash tag), so each runs atomically on one node of a cluster too.
+//!
+//! Scripts are used where atomicity matters for not losing requests; plain
+//! commands elsewhere, because request bytes passed through Lua cost Redis
+//! several times what a plain RPUSH of the same bytes costs (measured: see
+//! docs/ARCHITECTURE.md).
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Takes up to `ARGV[1]` requests from the queue `KEYS[1]` and files each in
+/// the worker's `taken` hash `KEYS[2]` under its 16-byte id, in one atomic
+/// step: a request is always either queued or filed under a worker.
+pub(crate) static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local items = redis.call('LPOP', KEYS[1], ARGV[1])
+if not items then return {} end
+local fields = {}
+for i, item in ipairs(items) do
+  fields[2 * i - 1] = string.sub(item, 1, 16)
+  fields[2 * i] = item
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+return items
+"#,
+    )
+});
+
+/// Moves the requests of a dead worker (`ARGV[1]`) to the reclaiming worker:
+/// from the dead one's `taken` hash `KEYS[2]` and `landing` list `KEYS[3]`
+/// into the reclaimer's `taken` hash `KEYS[4]`, then forgets the dead one in
+/// `instances` (`KEYS[1]`). Returns the requests. Does nothing when the
+/// worker's registration is still live at bus time `ARGV[2]`, so a slow
+/// worker is never robbed, and two reclaimers never both get a request.
+pub(crate) static RECLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if expiry and tonumber(expiry) > tonumber(ARGV[2]) then return {} end
+local items = redis.call('HVALS', KEYS[2])
+for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  items[#items + 1] = item
+end
+for first = 1, #items, 100 do
+  local fields = {}
+  for i = first, math.min(first + 99, #items) do
+    fields[#fields + 1] = string.sub(items[i], 1, 16)
+    fields[#fields + 1] = items[i]
+  end
+  redis.call('HSET', KEYS[4], unpack(fields))
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return items
+"#,
+    )
+});
+
+/// Deregisters worker `ARGV[1]` from `instances` (`KEYS[1]`) on a clean
+/// stop. Requests still filed under it in `taken` (`KEYS[2]`) or `landing`
+/// (`KEYS[3]`) were never answered: they go back to the head of the queue
+/// `KEYS[4]` for another worker. Returns how many went back.
+pub(crate) static DEREGISTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local items = redis.call('HVALS', KEYS[2])
+for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  items[#items + 1] = item
+end
+for first = 1, #items, 100 do
+  redis.call('LPUSH', KEYS[4], unpack(items, first, math.min(first + 99, #items)))
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return #items
+"#,
+    )
+});

@@ -1,0 +1,175 @@
+//! What the tasks of one worker share.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::replier::Completion;
+use super::taken::Taken;
+use crate::error::Error;
+use crate::redis::clock::BusClock;
+use crate::redis::connection::Connector;
+use crate::redis::keys::ServiceKeys;
+use crate::redis::settings::RedisSettings;
+use crate::server::{Mode, ServerConfig};
+use crate::service::Service;
+
+/// One service a worker serves, with its keys worked out once.
+pub(crate) struct Served {
+    /// The implementation.
+    pub service: Arc<dyn Service>,
+    /// The queue it takes requests from.
+    pub queue: String,
+    /// This worker's `taken` hash for it.
+    pub taken: String,
+    /// This worker's `landing` list for it.
+    pub landing: String,
+    /// Its live workers.
+    pub instances: String,
+    /// Its keys, for the keys of other workers (reclaiming).
+    pub keys: ServiceKeys,
+    /// The Redis client id of the taker's blocking connection (0 when it has
+    /// none), so that shutdown can wake it with `CLIENT UNBLOCK`.
+    pub blocking_client: AtomicI64,
+}
+
+/// The state the worker's tasks share.
+pub(crate) struct Core {
+    /// This worker's id on the bus.
+    pub instance_id: String,
+    /// The shared connection.
+    pub connection: ConnectionManager,
+    /// Opens dedicated connections for blocking takes.
+    pub connector: Connector,
+    /// Bus time, for deadlines and registrations.
+    pub clock: Arc<BusClock>,
+    /// Pacing of the transport.
+    pub settings: RedisSettings,
+    /// How the server runs.
+    pub config: ServerConfig,
+    /// The services, by index.
+    pub services: Vec<Served>,
+    /// One permit per call the worker may handle at once.
+    pub permits: Arc<Semaphore>,
+    /// Finished calls on their way to the replier.
+    pub completions: mpsc::UnboundedSender<Completion>,
+    /// Requests taken and not yet acknowledged, by (service, field): tells
+    /// requests this worker holds from requests filed under it that it never
+    /// received (after a lost connection).
+    in_flight: Mutex<HashSet<(usize, Bytes)>>,
+    /// Serialises filing requests under this worker with looking for
+    /// requests it never received, so that one is never taken for the other.
+    pub filing: tokio::sync::Mutex<()>,
+    /// Cancelled when the worker should stop taking requests.
+    pub stop: CancellationToken,
+    /// In `serve_once` mode, how many requests may still be taken.
+    once_budget: AtomicUsize,
+    /// Why the worker stopped by itself (debug mode), if it did.
+    fatal: Mutex<Option<Error>>,
+}
+
+impl Core {
+    /// Shared state for a worker of `services`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        instance_id: String,
+        connection: ConnectionManager,
+        connector: Connector,
+        clock: Arc<BusClock>,
+        settings: RedisSettings,
+        config: ServerConfig,
+        services: Vec<Served>,
+        completions: mpsc::UnboundedSender<Completion>,
+    ) -> Core {
+        let permits = Arc::new(Semaphore::new(config.max_concurrency));
+        Core {
+            instance_id,
+            connection,
+            connector,
+            clock,
+            settings,
+            services,
+            permits,
+            completions,
+            in_flight: Mutex::default(),
+            filing: tokio::sync::Mutex::new(()),
+            stop: CancellationToken::new(),
+            once_budget: AtomicUsize::new(1),
+            fatal: Mutex::new(None),
+            config,
+        }
+    }
+
+    /// The most requests to take at once.
+    pub(crate) fn take_limit(&self) -> usize {
+        match self.config.mode {
+            Mode::Normal => self.settings.take_batch,
+            Mode::Once | Mode::Debug => 1,
+        }
+    }
+
+    /// Records that the worker holds `taken`.
+    pub(crate) fn hold(&self, taken: &Taken) {
+        self.lock_in_flight()
+            .insert((taken.service, taken.field.clone()));
+    }
+
+    /// Whether the worker holds the request filed under `field`.
+    pub(crate) fn holds(&self, service: usize, field: &Bytes) -> bool {
+        self.lock_in_flight().contains(&(service, field.clone()))
+    }
+
+    /// Forgets requests once they are acknowledged.
+    pub(crate) fn forget_in_flight<'a>(&self, taken: impl Iterator<Item = &'a Taken>) {
+        let mut in_flight = self.lock_in_flight();
+        for taken in taken {
+            in_flight.remove(&(taken.service, taken.field.clone()));
+        }
+    }
+
+    /// In `serve_once` mode, claims the one request the worker may handle;
+    /// false when it was already claimed. Always true in other modes.
+    pub(crate) fn claim_once(&self) -> bool {
+        if self.config.mode != Mode::Once {
+            return true;
+        }
+        let claimed = self
+            .once_budget
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        self.stop.cancel();
+        claimed
+    }
+
+    /// Stops the worker because of `error` (debug mode); the first error
+    /// wins.
+    pub(crate) fn fail(&self, error: Error) {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
+        fatal.get_or_insert(error);
+        self.stop.cancel();
+    }
+
+    /// Why the worker stopped by itself, if it did.
+    pub(crate) fn take_fatal(&self) -> Option<Error> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Hands a finished (or skipped) request to the replier.
+    pub(crate) fn complete(&self, taken: Taken, reply: Option<(String, Vec<u8>)>) {
+        // The replier outlives every handler (shutdown waits for handlers
+        // before closing it), so the send only fails after a crash of the
+        // replier task, when the request stays filed for reclaiming.
+        let _ = self.completions.send(Completion { taken, reply });
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(usize, Bytes)>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

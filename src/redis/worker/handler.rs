@@ -1,0 +1,181 @@
+//! Handles one taken request: decode, check, run the handler within the
+//! call's deadline and trace, and hand the outcome to the replier.
+//!
+//! Nothing a request contains can stop the worker: garbage is logged and
+//! dropped, an unknown method, an oversized payload or an undecodable
+//! request gets a precise status, a panicking handler gets `INTERNAL`.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant as StdInstant;
+
+use futures_util::FutureExt;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::{Instrument, field};
+
+use super::core::{Core, Served};
+use super::taken::Taken;
+use crate::context::CallContext;
+use crate::debug_report::{self, Failure, panic_message};
+use crate::error::{Error, ErrorKind};
+use crate::info::MethodInfo;
+use crate::redis::envelope::{decode_request, encode_reply};
+use crate::server::Mode;
+use crate::service::{Handled, unknown_method};
+use crate::status::Status;
+use crate::trace::TraceParent;
+use crate::wire;
+
+/// Handles `taken`, holding `permit` (one unit of the worker's concurrency)
+/// until the handler is done.
+pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphorePermit) {
+    let served = &core.services[taken.service];
+    let request = match decode_request(&taken.element) {
+        Ok(request) => request,
+        Err(reason) => {
+            tracing::error!(
+                queue = %served.queue,
+                bytes = taken.element.len(),
+                "dropping a queued element that is not a redis-bus request: {reason}"
+            );
+            core.complete(taken, None);
+            return;
+        }
+    };
+    let outcome = outcome(&core, served, &taken, &request).await;
+    drop(permit);
+    let reply = outcome.map(|outcome| {
+        let reply = encode_reply(request.call_id, outcome.map(|handled| handled.reply));
+        (request.reply_to, reply)
+    });
+    core.complete(taken, reply);
+}
+
+/// The outcome of `request`, or `None` when nobody waits for one any more.
+async fn outcome(
+    core: &Core,
+    served: &Served,
+    taken: &Taken,
+    request: &wire::Request,
+) -> Option<Result<Handled, Status>> {
+    let service = served.service.info();
+    let deadline = (request.deadline_ms != 0).then_some(request.deadline_ms as i64);
+    if deadline.is_some_and(|deadline| core.clock.now_ms() >= deadline) {
+        tracing::debug!(
+            service = service.name,
+            method = %request.method,
+            call_id = request.call_id,
+            "skipping a request whose caller's deadline passed while it was queued"
+        );
+        return None;
+    }
+    let Some(method) = service.method(&request.method) else {
+        return Some(Err(unknown_method(service, &request.method)));
+    };
+    if let Some(dead) = &taken.reclaimed_from {
+        if !method.idempotent {
+            return Some(Err(Status::unavailable(format!(
+                "the worker {dead} stopped while handling this call of {} (it may or may \
+                 not have run); the method is not idempotent, so it is not run again",
+                method.full_name
+            ))));
+        }
+    }
+    if request.payload.len() > core.config.max_request_bytes {
+        return Some(Err(Status::resource_exhausted(format!(
+            "the request to {} is {} bytes, over this worker's limit of {} bytes",
+            method.full_name,
+            request.payload.len(),
+            core.config.max_request_bytes
+        ))));
+    }
+    run(core, served, method, request, deadline).await
+}
+
+/// Runs the handler for `request` within its deadline and trace.
+async fn run(
+    core: &Core,
+    served: &Served,
+    method: &'static MethodInfo,
+    request: &wire::Request,
+    deadline: Option<i64>,
+) -> Option<Result<Handled, Status>> {
+    let parent = TraceParent::parse(&request.traceparent);
+    let own = parent.map_or_else(TraceParent::new_root, TraceParent::child);
+    let span = tracing::info_span!(
+        "redis_bus.serve",
+        method = method.full_name,
+        call_id = request.call_id,
+        worker = %core.instance_id,
+        trace_id = %own.trace_id_hex(),
+        span_id = %own.span_id_hex(),
+        parent_span_id = parent.map(|p| p.span_id_hex()),
+        outcome = field::Empty,
+        duration_us = field::Empty,
+    );
+    let deadline = match deadline {
+        Some(deadline) => core.clock.to_instant(deadline),
+        None => tokio::time::Instant::now() + crate::bus::DEFAULT_TIMEOUT,
+    };
+    let context = CallContext::new(deadline, Some(own.to_string()));
+    let started = StdInstant::now();
+    let call = context.scope(served.service.call(method.name, &request.payload));
+    let result = tokio::time::timeout_at(deadline, AssertUnwindSafe(call).catch_unwind())
+        .instrument(span.clone())
+        .await;
+    span.record("duration_us", started.elapsed().as_micros() as u64);
+    let (outcome, panicked) = match result {
+        Err(_elapsed) => {
+            span.record("outcome", "DEADLINE_EXCEEDED");
+            tracing::warn!(parent: &span, "the handler ran past the caller's deadline and was cancelled");
+            return None;
+        }
+        Ok(Ok(outcome)) => (outcome, false),
+        Ok(Err(panic)) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(parent: &span, "the handler panicked: {message}");
+            let status = Status::internal(format!(
+                "the handler of {} panicked: {message}",
+                method.full_name
+            ));
+            (Err(status), true)
+        }
+    };
+    match &outcome {
+        Ok(_) => {
+            span.record("outcome", "OK");
+        }
+        Err(status) => {
+            span.record("outcome", status.code().as_str());
+            if core.config.mode == Mode::Debug {
+                let failure = if panicked {
+                    Failure::Panic
+                } else {
+                    Failure::Status(status)
+                };
+                debug_stop(core, served, method, request, failure, status.message());
+            }
+        }
+    }
+    Some(outcome)
+}
+
+/// Prints the debug report of a failed call and stops the worker.
+fn debug_stop(
+    core: &Core,
+    served: &Served,
+    method: &MethodInfo,
+    request: &wire::Request,
+    failure: Failure<'_>,
+    message: &str,
+) {
+    let service = served.service.info();
+    eprintln!(
+        "{}",
+        debug_report::report(service, method, &request.payload, failure)
+    );
+    core.fail(Error::new(
+        ErrorKind::Handler,
+        format!("{} failed in debug mode: {message}", method.full_name),
+    ));
+}

@@ -1,0 +1,133 @@
+//! The heartbeat: keeps the worker registered as live, keeps the bus clock
+//! in sync, and reclaims the requests of workers that died.
+//!
+//! A worker is live while its score in a service's `instances` sorted set
+//! (the bus time its registration expires) is in the future. A worker that
+//! is killed stops renewing it; one heartbeat after it expires, a live
+//! worker of the same service moves the dead one's requests under itself
+//! (atomically, so only one worker gets them) and deals with each: run again
+//! when the method is idempotent, otherwise answer `UNAVAILABLE`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+
+use super::core::Core;
+use super::handler::handle;
+use super::taken::{Origin, Taken};
+use crate::redis::scripts;
+
+/// How many dead workers one heartbeat reclaims from, per service.
+const REAP_LIMIT: usize = 16;
+
+/// Renews the registration once; the worker is live when it returns Ok.
+pub(crate) async fn beat(core: &Core) -> redis::RedisResult<()> {
+    let mut connection = core.connection.clone();
+    core.clock.sync(&mut connection).await?;
+    let expires = core.clock.now_ms() + core.settings.instance_ttl.as_millis() as i64;
+    let mut pipe = redis::pipe();
+    for served in &core.services {
+        pipe.cmd("ZADD")
+            .arg(&served.instances)
+            .arg(expires)
+            .arg(&core.instance_id)
+            .ignore();
+    }
+    pipe.query_async(&mut connection).await
+}
+
+/// Beats and reaps every heartbeat interval until the task is stopped.
+pub(crate) async fn run(core: Arc<Core>) {
+    let mut interval = tokio::time::interval(core.settings.heartbeat_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = beat(&core).await {
+            tracing::warn!(%error, worker = %core.instance_id, "renewing the registration failed");
+            continue;
+        }
+        if core.stop.is_cancelled() {
+            // A stopping worker finishes its own calls; it takes on no
+            // dead worker's.
+            continue;
+        }
+        for index in 0..core.services.len() {
+            if let Err(error) = reap(&core, index).await {
+                tracing::warn!(%error, "reclaiming requests of dead workers failed");
+            }
+        }
+    }
+}
+
+/// Reclaims the requests of the dead workers of service `index`.
+async fn reap(core: &Arc<Core>, index: usize) -> redis::RedisResult<()> {
+    let served = &core.services[index];
+    let mut connection = core.connection.clone();
+    let now = core.clock.now_ms();
+    let dead: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+        .arg(&served.instances)
+        .arg("-inf")
+        .arg(format!("({now}"))
+        .arg("LIMIT")
+        .arg(0)
+        .arg(REAP_LIMIT)
+        .query_async(&mut connection)
+        .await?;
+    for worker in dead.iter().filter(|worker| **worker != core.instance_id) {
+        reclaim(core, index, worker, now, &mut connection).await?;
+    }
+    Ok(())
+}
+
+/// Moves the requests of dead worker `dead` under this one and deals with
+/// them.
+async fn reclaim(
+    core: &Arc<Core>,
+    index: usize,
+    dead: &str,
+    now: i64,
+    connection: &mut ConnectionManager,
+) -> redis::RedisResult<()> {
+    let served = &core.services[index];
+    let reclaimed: Vec<Taken> = {
+        let _filing = core.filing.lock().await;
+        let items: Vec<Bytes> = scripts::RECLAIM
+            .key(&served.instances)
+            .key(served.keys.taken(dead))
+            .key(served.keys.landing(dead))
+            .key(&served.taken)
+            .arg(dead)
+            .arg(now)
+            .invoke_async(connection)
+            .await?;
+        let reclaimed: Vec<Taken> = items
+            .into_iter()
+            .map(|item| Taken {
+                reclaimed_from: Some(dead.to_owned()),
+                ..Taken::new(index, item, Origin::Taken)
+            })
+            .collect();
+        for taken in &reclaimed {
+            core.hold(taken);
+        }
+        reclaimed
+    };
+    if !reclaimed.is_empty() {
+        tracing::warn!(
+            worker = %core.instance_id,
+            dead,
+            requests = reclaimed.len(),
+            service = served.service.info().name,
+            "reclaimed the requests of a dead worker"
+        );
+    }
+    for taken in reclaimed {
+        let permit = Arc::clone(&core.permits)
+            .acquire_owned()
+            .await
+            .expect("the worker never closes its semaphore");
+        tokio::spawn(handle(Arc::clone(core), taken, permit));
+    }
+    Ok(())
+}

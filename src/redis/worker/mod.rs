@@ -1,0 +1,208 @@
+//! The serving side of the Redis transport: a worker runs one or more
+//! services, with one taker per service, a handler task per request, one
+//! replier and one heartbeat (see each module).
+//!
+//! Graceful shutdown: stop taking (waking blocked takers with
+//! `CLIENT UNBLOCK`), let every handler finish, send every reply, then
+//! deregister, giving back to the queue anything still filed under the
+//! worker.
+
+mod core;
+mod handler;
+mod heartbeat;
+mod replier;
+mod taken;
+mod taker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::core::{Core, Served};
+use crate::error::Error;
+use crate::redis::clock::BusClock;
+use crate::redis::connection::{Connector, redis_error};
+use crate::redis::keys::Keys;
+use crate::redis::scripts;
+use crate::redis::settings::RedisSettings;
+use crate::server::{Mode, ServerConfig};
+use crate::service::Service;
+use crate::transport::Worker;
+
+/// How long shutdown waits for the last replies to reach Redis.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running worker.
+pub(crate) struct RedisWorker {
+    /// What its tasks share.
+    core: Arc<Core>,
+    /// One taker per service.
+    takers: Vec<JoinHandle<()>>,
+    /// The heartbeat.
+    heartbeat: JoinHandle<()>,
+    /// The replier, and what tells it to finish.
+    replier: (JoinHandle<()>, CancellationToken),
+}
+
+/// What a worker needs from its transport.
+pub(crate) struct WorkerParts {
+    /// The shared connection.
+    pub connection: ConnectionManager,
+    /// Opens dedicated connections.
+    pub connector: Connector,
+    /// The bus's keys.
+    pub keys: Keys,
+    /// The bus clock.
+    pub clock: Arc<BusClock>,
+    /// Pacing.
+    pub settings: RedisSettings,
+}
+
+impl RedisWorker {
+    /// Registers a worker for `services` and starts its tasks; the services
+    /// are reachable when this returns.
+    pub(crate) async fn start(
+        parts: WorkerParts,
+        services: Vec<Arc<dyn Service>>,
+        config: ServerConfig,
+    ) -> Result<RedisWorker, Error> {
+        let instance_id = format!("{:016x}", rand::random::<u64>());
+        let served = services
+            .into_iter()
+            .map(|service| {
+                let info = service.info();
+                let keys = parts.keys.service(info.name, info.major_version());
+                Served {
+                    queue: keys.queue(),
+                    taken: keys.taken(&instance_id),
+                    landing: keys.landing(&instance_id),
+                    instances: keys.instances(),
+                    keys,
+                    service,
+                    blocking_client: AtomicI64::new(0),
+                }
+            })
+            .collect();
+        if config.mode == Mode::Debug {
+            crate::debug_report::capture_panics();
+        }
+        let (completions, completed) = mpsc::unbounded_channel();
+        let core = Arc::new(Core::new(
+            instance_id,
+            parts.connection,
+            parts.connector,
+            parts.clock,
+            parts.settings,
+            config,
+            served,
+            completions,
+        ));
+        heartbeat::beat(&core)
+            .await
+            .map_err(|error| redis_error("cannot register the worker", error))?;
+        let finish = CancellationToken::new();
+        let replier = tokio::spawn(replier::run(Arc::clone(&core), completed, finish.clone()));
+        let heartbeat = tokio::spawn(heartbeat::run(Arc::clone(&core)));
+        let takers = (0..core.services.len())
+            .map(|index| tokio::spawn(taker::run(Arc::clone(&core), index)))
+            .collect();
+        tracing::info!(
+            worker = %core.instance_id,
+            services = ?core.services.iter().map(|s| s.service.info().name).collect::<Vec<_>>(),
+            "worker started"
+        );
+        Ok(RedisWorker {
+            core,
+            takers,
+            heartbeat,
+            replier: (replier, finish),
+        })
+    }
+
+    /// Wakes takers blocked in `BLMOVE` so that they see the stop.
+    async fn unblock_takers(&self) {
+        let mut connection = self.core.connection.clone();
+        for served in &self.core.services {
+            let id = served.blocking_client.load(Ordering::Relaxed);
+            if id != 0 {
+                // Refused (e.g. by an ACL)? The taker still stops when its
+                // block times out.
+                let _: redis::RedisResult<i64> = redis::cmd("CLIENT")
+                    .arg("UNBLOCK")
+                    .arg(id)
+                    .query_async(&mut connection)
+                    .await;
+            }
+        }
+    }
+
+    /// Removes the registration, giving back anything still filed under
+    /// this worker.
+    async fn deregister(&self) -> Result<(), Error> {
+        let mut connection = self.core.connection.clone();
+        for served in &self.core.services {
+            let given_back: i64 = scripts::DEREGISTER
+                .key(&served.instances)
+                .key(&served.taken)
+                .key(&served.landing)
+                .key(&served.queue)
+                .arg(&self.core.instance_id)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|error| redis_error("cannot deregister the worker", error))?;
+            if given_back > 0 {
+                tracing::warn!(requests = given_back, queue = %served.queue, "gave unanswered requests back to the queue");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Worker for RedisWorker {
+    fn instance_id(&self) -> &str {
+        &self.core.instance_id
+    }
+
+    async fn stopped(&self) {
+        self.core.stop.cancelled().await;
+    }
+
+    async fn shutdown(mut self: Box<Self>) -> Result<(), Error> {
+        self.core.stop.cancel();
+        self.unblock_takers().await;
+        for taker in self.takers.drain(..) {
+            let _ = taker.await;
+        }
+        // Every permit back means every handler is done.
+        let all = u32::try_from(self.core.config.max_concurrency).unwrap_or(u32::MAX);
+        let _idle = self
+            .core
+            .permits
+            .acquire_many(all)
+            .await
+            .expect("the worker never closes its semaphore");
+        let (replier, finish) = &mut self.replier;
+        finish.cancel();
+        let flushed = tokio::time::timeout(FLUSH_TIMEOUT, replier).await.is_ok();
+        self.heartbeat.abort();
+        if flushed {
+            self.deregister().await?;
+        } else {
+            // Left registered, the worker expires like a dead one, and
+            // another worker reclaims what it could not answer.
+            tracing::error!(worker = %self.core.instance_id, "could not send the last replies; leaving the requests to be reclaimed");
+        }
+        tracing::info!(worker = %self.core.instance_id, "worker stopped");
+        match self.core.take_fatal() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}

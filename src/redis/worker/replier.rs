@@ -1,0 +1,116 @@
+//! The replier: sends the replies of finished calls and acknowledges their
+//! requests, batched.
+//!
+//! Handlers hand their outcome to the replier through a channel; the replier
+//! drains everything waiting and sends it in one pipeline: per client one
+//! `RPUSH` of all its replies and one `PEXPIRE`, per service one `HDEL` of
+//! all acknowledged request ids. Replies come before acknowledgements, so a
+//! crash in between means a request is reclaimed (at least once), never
+//! that a caller is left without an answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::core::Core;
+use super::taken::{Origin, Taken};
+
+/// The most outcomes sent in one pipeline.
+const MAX_BATCH: usize = 512;
+
+/// A handled (or skipped) request, ready to be answered and acknowledged.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    /// The request, to acknowledge.
+    pub taken: Taken,
+    /// The reply list and the encoded reply; `None` when nobody waits for
+    /// an answer (garbage, or a caller past its deadline).
+    pub reply: Option<(String, Vec<u8>)>,
+}
+
+/// Sends completions until `finish` fires, then sends what is left and
+/// returns. Graceful shutdown fires it once every handler is done, and
+/// waits for the return: every answer is out.
+pub(crate) async fn run(
+    core: Arc<Core>,
+    mut completions: mpsc::UnboundedReceiver<Completion>,
+    finish: CancellationToken,
+) {
+    let mut batch = Vec::new();
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = completions.recv() => first,
+            () = finish.cancelled() => completions.try_recv().ok(),
+        };
+        let Some(first) = first else { return };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match completions.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        send(&core, &batch).await;
+        core.forget_in_flight(batch.iter().map(|completion| &completion.taken));
+        batch.clear();
+    }
+}
+
+/// Sends one batch, retrying while Redis is unreachable: until it is sent,
+/// the requests stay filed under this worker, so they are not lost.
+async fn send(core: &Core, batch: &[Completion]) {
+    let pipe = pipeline(core, batch);
+    let mut backoff = Duration::from_millis(20);
+    let mut connection = core.connection.clone();
+    loop {
+        match pipe.query_async::<()>(&mut connection).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, outcomes = batch.len(), "sending replies failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// The pipeline that answers and acknowledges `batch`.
+fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    let reply_ttl = core.settings.reply_ttl.as_millis() as u64;
+    let mut lists: Vec<(&str, Vec<&[u8]>)> = Vec::new();
+    for (list, reply) in batch.iter().filter_map(|c| c.reply.as_ref()) {
+        match lists.iter_mut().find(|(key, _)| key == list) {
+            Some((_, replies)) => replies.push(reply),
+            None => lists.push((list, vec![reply])),
+        }
+    }
+    for (list, replies) in &lists {
+        pipe.cmd("RPUSH").arg(*list).arg(replies).ignore();
+        pipe.cmd("PEXPIRE").arg(*list).arg(reply_ttl).ignore();
+    }
+    for (index, served) in core.services.iter().enumerate() {
+        let fields: Vec<&[u8]> = batch
+            .iter()
+            .filter(|c| c.taken.service == index && c.taken.origin == Origin::Taken)
+            .map(|c| &c.taken.field[..])
+            .collect();
+        if !fields.is_empty() {
+            pipe.cmd("HDEL").arg(&served.taken).arg(fields).ignore();
+        }
+        for completion in batch
+            .iter()
+            .filter(|c| c.taken.service == index && c.taken.origin == Origin::Landing)
+        {
+            pipe.cmd("LREM")
+                .arg(&served.landing)
+                .arg(1)
+                .arg(&completion.taken.element[..])
+                .ignore();
+        }
+    }
+    pipe
+}

@@ -1,0 +1,110 @@
+//! W3C trace context (`traceparent`) for calls, so that the spans of a
+//! caller and of the worker that serves it, across services, link into one
+//! trace.
+//!
+//! The bus does not export traces itself: it records the ids on its
+//! `tracing` spans (`trace_id`, `span_id`, `parent_span_id`), where a
+//! subscriber or an OpenTelemetry layer can pick them up.
+
+use std::fmt;
+
+/// One `traceparent`: version 00, a trace id, the id of the span that
+/// sent it, and the sampled flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TraceParent {
+    /// The trace every span of a request tree shares.
+    pub trace_id: u128,
+    /// The span that made the call.
+    pub span_id: u64,
+    /// The W3C trace flags (bit 0: sampled).
+    pub flags: u8,
+}
+
+impl TraceParent {
+    /// A new trace, for a call made outside any other call.
+    pub(crate) fn new_root() -> Self {
+        TraceParent {
+            trace_id: non_zero(rand::random()),
+            span_id: non_zero(rand::random()),
+            flags: 1,
+        }
+    }
+
+    /// A new span in the same trace, for a call made while serving `self`.
+    pub(crate) fn child(self) -> Self {
+        TraceParent {
+            span_id: non_zero(rand::random()),
+            ..self
+        }
+    }
+
+    /// Parses a `traceparent` header value; `None` when it is malformed.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('-');
+        let (version, trace, span, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if version != "00" || parts.next().is_some() || trace.len() != 32 || span.len() != 16 {
+            return None;
+        }
+        let parsed = TraceParent {
+            trace_id: u128::from_str_radix(trace, 16).ok()?,
+            span_id: u64::from_str_radix(span, 16).ok()?,
+            flags: u8::from_str_radix(flags, 16).ok()?,
+        };
+        (parsed.trace_id != 0 && parsed.span_id != 0).then_some(parsed)
+    }
+
+    /// The trace id as 32 lowercase hex digits.
+    pub(crate) fn trace_id_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The span id as 16 lowercase hex digits.
+    pub(crate) fn span_id_hex(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "00-{:032x}-{:016x}-{:02x}",
+            self.trace_id, self.span_id, self.flags
+        )
+    }
+}
+
+/// All-zero ids are invalid in W3C trace context.
+fn non_zero<T: Default + PartialEq + From<u8>>(id: T) -> T {
+    if id == T::default() { T::from(1) } else { id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trips_through_its_text() {
+        let parent = TraceParent::new_root();
+        assert_eq!(TraceParent::parse(&parent.to_string()), Some(parent));
+        let child = parent.child();
+        assert_eq!(child.trace_id, parent.trace_id);
+        assert_ne!(child.span_id, parent.span_id);
+    }
+
+    #[test]
+    fn malformed_traceparents_are_ignored() {
+        for text in [
+            "",
+            "00-abc-def-01",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(TraceParent::parse(text), None, "{text}");
+        }
+        assert!(
+            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").is_some()
+        );
+    }
+}
