@@ -43,7 +43,7 @@ mod status;
 pub mod testing;
 mod trace;
 mod transport;
-mod wire;
+pub mod wire;
 
 pub use bus::{Bus, BusBuilder, DEFAULT_TIMEOUT};
 pub use cache_key::{CacheKeyValue, CacheKeyWriter};

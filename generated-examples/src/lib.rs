@@ -3,11 +3,15 @@
 //!
 //! - [`random`] (`proto/random.proto`): UUIDs, passwords, and a method that
 //!   always fails;
-//! - [`math`] (`proto/math.proto`): a cached sum and a cached clock.
+//! - [`math`] (`proto/math.proto`): a cached sum and a cached clock;
+//! - [`services`]: hand-written implementations of both, as a team would
+//!   write them.
 //!
-//! The files under `src/` other than this one are generated: never edit
-//! them. After changing the generator or a proto, re-bless them with
+//! `src/math.rs` and `src/random.rs` are generated: never edit them. After
+//! changing the generator or a proto, re-bless them with
 //! `REDIS_BUS_BLESS=1 cargo test -p redis-bus-build --test generated_drift`.
+
+pub mod services;
 
 /// Generated from `proto/math.proto`.
 pub mod math {

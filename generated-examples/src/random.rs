@@ -44,7 +44,7 @@ pub mod random_bus {
     };
     /// The encoded `FileDescriptorSet` of the service's proto file and its
     /// imports (without `google/protobuf/*`), custom options included.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x9B\x03\n\x17redis_bus/options.proto\x12\tredis_bus\x1A google/protobuf/descriptor.proto:;\n\x07version\x12\x1F.google.protobuf.ServiceOptions\x18\xB8\x8E\x03 \x01(\tR\x07version:=\n\tcache_key\x12\x1E.google.protobuf.MethodOptions\x18\xB9\x8E\x03 \x01(\tR\x08cacheKey:L\n\x11cache_ttl_seconds\x12\x1E.google.protobuf.MethodOptions\x18\xBA\x8E\x03 \x01(\rR\x0FcacheTtlSeconds:?\n\ntimeout_ms\x12\x1E.google.protobuf.MethodOptions\x18\xBB\x8E\x03 \x01(\rR\ttimeoutMs:@\n\nidempotent\x12\x1E.google.protobuf.MethodOptions\x18\xBC\x8E\x03 \x01(\x08R\nidempotentb\x06proto3\n\xBC\x03\n\x0Crandom.proto\x12\x06random\x1A\x17redis_bus/options.proto\"\r\n\x0BUuidRequest\"\x1F\n\tUuidReply\x12\x12\n\x04uuid\x18\x01 \x01(\tR\x04uuid\"9\n\x0FPasswordRequest\x12\x1B\n\x06length\x18\x01 \x01(\rH\0R\x06length\x88\x01\x01B\t\n\x07_length\"+\n\rPasswordReply\x12\x1A\n\x08password\x18\x01 \x01(\tR\x08password\"(\n\x0CErrorRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\x0C\n\nErrorReply2\xB2\x01\n\x06Random\x12.\n\x04Uuid\x12\x13.random.UuidRequest\x1A\x11.random.UuidReply\x12:\n\x08Password\x12\x17.random.PasswordRequest\x1A\x15.random.PasswordReply\x121\n\x05Error\x12\x14.random.ErrorRequest\x1A\x12.random.ErrorReply\x1A\t\xC2\xF3\x18\x051.0.0b\x06proto3";
+    pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x9B\x03\n\x17redis_bus/options.proto\x12\tredis_bus\x1A google/protobuf/descriptor.proto:;\n\x07version\x12\x1F.google.protobuf.ServiceOptions\x18\xB8\x8E\x03 \x01(\tR\x07version:=\n\tcache_key\x12\x1E.google.protobuf.MethodOptions\x18\xB9\x8E\x03 \x01(\tR\x08cacheKey:L\n\x11cache_ttl_seconds\x12\x1E.google.protobuf.MethodOptions\x18\xBA\x8E\x03 \x01(\rR\x0FcacheTtlSeconds:?\n\ntimeout_ms\x12\x1E.google.protobuf.MethodOptions\x18\xBB\x8E\x03 \x01(\rR\ttimeoutMs:@\n\nidempotent\x12\x1E.google.protobuf.MethodOptions\x18\xBC\x8E\x03 \x01(\x08R\nidempotentb\x06proto3\n\xC9\x03\n\x0Crandom.proto\x12\x06random\x1A\x17redis_bus/options.proto\"\r\n\x0BUuidRequest\"\x1F\n\tUuidReply\x12\x12\n\x04uuid\x18\x01 \x01(\tR\x04uuid\"9\n\x0FPasswordRequest\x12\x1B\n\x06length\x18\x01 \x01(\rH\0R\x06length\x88\x01\x01B\t\n\x07_length\"+\n\rPasswordReply\x12\x1A\n\x08password\x18\x01 \x01(\tR\x08password\"(\n\x0CErrorRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\x0C\n\nErrorReply2\xBF\x01\n\x06Random\x124\n\x04Uuid\x12\x13.random.UuidRequest\x1A\x11.random.UuidReply\"\x04\xE0\xF3\x18\x01\x12A\n\x08Password\x12\x17.random.PasswordRequest\x1A\x15.random.PasswordReply\"\x05\xD8\xF3\x18\xD0\x0F\x121\n\x05Error\x12\x14.random.ErrorRequest\x1A\x12.random.ErrorReply\x1A\t\xC2\xF3\x18\x051.0.0b\x06proto3";
     /// The service's rpcs, each as a type that the bus runtime calls
     /// through, and as a `MethodInfo` constant.
     pub mod methods {
@@ -57,7 +57,7 @@ pub mod random_bus {
             cache_key: ::core::option::Option::None,
             cache_ttl_seconds: ::core::option::Option::None,
             timeout_ms: ::core::option::Option::None,
-            idempotent: false,
+            idempotent: true,
             schema_fingerprint: "5d4d7c7b83362673",
         };
         /// The `random.Random/Uuid` rpc, for the bus runtime.
@@ -77,7 +77,7 @@ pub mod random_bus {
             reply_type: "random.PasswordReply",
             cache_key: ::core::option::Option::None,
             cache_ttl_seconds: ::core::option::Option::None,
-            timeout_ms: ::core::option::Option::None,
+            timeout_ms: ::core::option::Option::Some(2000),
             idempotent: false,
             schema_fingerprint: "983b20de1cf99671",
         };
@@ -117,14 +117,16 @@ pub mod random_bus {
     /// The `random.Random` service, as implemented by a worker.
     #[::redis_bus::codegen::async_trait]
     pub trait Random: ::core::marker::Send + ::core::marker::Sync + 'static {
-        /// A new random UUID (version 4).
+        /// A new random UUID (version 4). Running it twice is harmless: the caller
+        /// gets one of them.
         ///
         /// Handles `random.Random/Uuid`.
         async fn uuid(
             &self,
             request: super::UuidRequest,
         ) -> ::core::result::Result<super::UuidReply, ::redis_bus::codegen::Status>;
-        /// A random password of `length` characters, 12 when unset.
+        /// A random password of `length` characters, 12 when unset. Answers within
+        /// two seconds or not at all.
         ///
         /// Handles `random.Random/Password`.
         async fn password(
@@ -235,7 +237,8 @@ pub mod random_bus {
             self.inner = self.inner.with_timeout(timeout);
             self
         }
-        /// A new random UUID (version 4).
+        /// A new random UUID (version 4). Running it twice is harmless: the caller
+        /// gets one of them.
         ///
         /// Calls `random.Random/Uuid`.
         pub async fn uuid(
@@ -244,7 +247,8 @@ pub mod random_bus {
         ) -> ::core::result::Result<super::UuidReply, ::redis_bus::codegen::Status> {
             self.inner.unary::<methods::Uuid>(request).await
         }
-        /// A random password of `length` characters, 12 when unset.
+        /// A random password of `length` characters, 12 when unset. Answers within
+        /// two seconds or not at all.
         ///
         /// Calls `random.Random/Password`.
         pub async fn password(

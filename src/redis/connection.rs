@@ -82,7 +82,9 @@ impl Connector {
 
 /// Our error for a redis-rs error met while doing `what`.
 pub(crate) fn redis_error(what: &str, error: RedisError) -> Error {
-    let kind = if matches!(error.code(), Some("NOPERM" | "WRONGPASS" | "NOAUTH")) {
+    let kind = if matches!(error.code(), Some("NOPERM" | "WRONGPASS" | "NOAUTH"))
+        || error.kind() == redis::ErrorKind::AuthenticationFailed
+    {
         ErrorKind::PermissionDenied
     } else if error.is_timeout() {
         ErrorKind::Timeout

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,12 +25,36 @@ pub async fn redis_and_bus() -> (RedisServer, Bus) {
 
 /// Another handle on bus `name` of `redis`, as another process would have.
 pub async fn connect(redis: &RedisServer, name: &str) -> Bus {
-    Bus::builder(&redis.url(), name)
+    connect_url(&redis.url(), name).await
+}
+
+/// A handle on bus `name` at `url`, with the tests' fast heartbeat.
+pub async fn connect_url(url: &str, name: &str) -> Bus {
+    Bus::builder(url, name)
         .heartbeat(Duration::from_millis(100), Duration::from_millis(600))
         .block_timeout(Duration::from_millis(500))
         .connect()
         .await
         .expect("the bus connects")
+}
+
+/// How many times the calculator's methods ran.
+impl Calculator {
+    pub fn runs(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// Polls `check` every 10 ms until it holds, failing after `limit`.
+pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// A synchronous connection to `redis`, to look at keys.
@@ -38,20 +64,27 @@ pub fn inspect(redis: &RedisServer) -> redis::Connection {
         .expect("connect to the test redis")
 }
 
-/// The math service, counting its calls; `Now` sleeps for `seed`
-/// milliseconds when the seed is negative (to make slow calls).
+/// The math service as a test double: it counts its calls, `Sum` takes
+/// `sum_delay`, `Now` sleeps `-seed` milliseconds for a negative seed and
+/// panics for seed 666; an overflowing sum fails with details.
 #[derive(Default, Clone)]
 pub struct Calculator {
-    /// How many calls of each method ran.
+    /// How many calls ran (started).
     pub calls: Arc<AtomicUsize>,
+    /// How long each `Sum` takes.
+    pub sum_delay: Duration,
 }
 
 #[redis_bus::codegen::async_trait]
 impl Math for Calculator {
     async fn sum(&self, request: SumRequest) -> Result<SumReply, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if !self.sum_delay.is_zero() {
+            tokio::time::sleep(self.sum_delay).await;
+        }
         let sum = request.a.checked_add(request.b).ok_or_else(|| {
             Status::out_of_range(format!("{} + {} overflows", request.a, request.b))
+                .with_details(&b"overflow"[..])
         })?;
         Ok(SumReply { sum })
     }

@@ -1,0 +1,77 @@
+//! Worker processes for tests that kill them: the test binary runs itself
+//! as a worker (its `worker_process` entry point, ignored in normal runs).
+//!
+//! Each test file that uses this declares the entry point:
+//!
+//! ```ignore
+//! #[test]
+//! #[ignore = "entry point of the worker processes that tests start"]
+//! fn worker_process() {
+//!     common::process::worker_main();
+//! }
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use generated_examples::math::math_bus::MathServer;
+use redis_bus::Server;
+
+use super::{Calculator, connect_url};
+
+/// The line a worker process prints once it serves.
+const READY: &str = "worker-process-ready";
+
+/// A worker process serving the math service on bus `bus` of `url`, whose
+/// `Sum` takes `sum_delay`. Returns once it serves.
+pub fn spawn_math_worker(url: &str, bus: &str, sum_delay: Duration) -> Child {
+    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args(["--ignored", "--exact", "worker_process", "--nocapture"])
+        .env("REDIS_BUS_TEST_URL", url)
+        .env("REDIS_BUS_TEST_BUS", bus)
+        .env(
+            "REDIS_BUS_TEST_SUM_DELAY_MS",
+            sum_delay.as_millis().to_string(),
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the worker process starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains(READY) => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the worker process exited before serving"),
+        }
+    }
+    // Keep draining its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+/// The body of a worker process: serve math until killed.
+pub fn worker_main() {
+    let url = std::env::var("REDIS_BUS_TEST_URL").expect("started by spawn_math_worker");
+    let bus = std::env::var("REDIS_BUS_TEST_BUS").expect("started by spawn_math_worker");
+    let delay: u64 = std::env::var("REDIS_BUS_TEST_SUM_DELAY_MS")
+        .expect("started by spawn_math_worker")
+        .parse()
+        .expect("a number of milliseconds");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let bus = connect_url(&url, &bus).await;
+        let calculator = Calculator {
+            sum_delay: Duration::from_millis(delay),
+            ..Calculator::default()
+        };
+        let server = Server::new(&bus)
+            .add_service(MathServer::new(calculator))
+            .start()
+            .await
+            .expect("the worker starts");
+        println!("{READY} {}", server.instance_id());
+        std::future::pending::<()>().await;
+    });
+}
