@@ -230,6 +230,11 @@ impl Worker for MemoryWorker {
         self.state.stop.cancelled().await;
     }
 
+    fn stop_taking(&self) {
+        self.registry.remove(&self.state.id);
+        self.state.stop.cancel();
+    }
+
     async fn shutdown(self: Box<Self>) -> Result<(), Error> {
         // Calls already dispatched hold their own reference to the service
         // and finish; new calls no longer find this worker.

@@ -162,9 +162,11 @@ impl RunningServer {
         self.worker.stopped().await;
     }
 
-    /// Stops taking calls, finishes those in flight and deregisters.
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.worker.shutdown().await
+    /// Stops taking calls at once, then (in the returned future) finishes
+    /// those in flight, answers them and deregisters.
+    pub fn shutdown(self) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        self.worker.stop_taking();
+        self.worker.shutdown()
     }
 }
 

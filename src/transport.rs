@@ -61,6 +61,9 @@ pub(crate) trait Worker: Send + Sync {
     /// asked to shut down.
     async fn stopped(&self);
 
+    /// Stops taking calls, at once.
+    fn stop_taking(&self);
+
     /// Stops taking calls, finishes those in flight and deregisters. Returns
     /// the error that made the worker stop by itself, if one did.
     async fn shutdown(self: Box<Self>) -> Result<(), Error>;

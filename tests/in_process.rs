@@ -77,7 +77,7 @@ async fn call_fails_fast_without_live_instance() {
     assert!(
         status
             .message()
-            .contains("no live instance of math.Math 1.x"),
+            .contains("no live worker serves math.Math 1.x"),
         "{status}"
     );
 }

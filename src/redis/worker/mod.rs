@@ -174,6 +174,10 @@ impl Worker for RedisWorker {
         self.core.stop.cancelled().await;
     }
 
+    fn stop_taking(&self) {
+        self.core.stop.cancel();
+    }
+
     async fn shutdown(mut self: Box<Self>) -> Result<(), Error> {
         self.core.stop.cancel();
         self.unblock_takers().await;

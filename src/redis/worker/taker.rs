@@ -94,8 +94,9 @@ async fn take(
     };
     for taken in taken {
         core.hold(&taken);
-        if !core.claim_once() {
-            // serve_once: another service's taker got the one request.
+        // Taken as the worker stopped (a blocked take can complete after
+        // the stop), or past serve_once's one request: not ours to run.
+        if core.stop.is_cancelled() || !core.claim_once() {
             give_back(core, &taken).await;
             continue;
         }
