@@ -64,6 +64,7 @@ impl Client {
             trace_id = %trace.trace_id_hex(),
             span_id = %trace.span_id_hex(),
             timeout_ms = timeout.as_millis() as u64,
+            call_id = field::Empty,
             outcome = field::Empty,
             duration_us = field::Empty,
         );

@@ -13,6 +13,7 @@
 //! | `rb:{<bus>:<service>@<major>}:landing:<instance>` | requests an idle worker took by blocking (list) |
 //! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
 //! | `rb:{<bus>:client:<client>}:replies` | replies to one client (list with a TTL) |
+//! | `rb:{<bus>:client:<client>}:batch` | replies the client is dispatching (list with a TTL) |
 
 use crate::error::{Error, ErrorKind};
 
@@ -61,6 +62,11 @@ impl Keys {
     /// The reply list of client `client`.
     pub(crate) fn replies(&self, client: &str) -> String {
         format!("{PREFIX}{}:client:{client}}}:replies", self.bus)
+    }
+
+    /// The batch of replies client `client` is dispatching.
+    pub(crate) fn reply_batch(&self, client: &str) -> String {
+        format!("{PREFIX}{}:client:{client}}}:batch", self.bus)
     }
 }
 

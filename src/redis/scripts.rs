@@ -79,3 +79,21 @@ return #items
 "#,
     )
 });
+
+/// Hands a client the replies waiting for it, without letting any be lost
+/// if the answer to the command is: deletes the client's previous batch
+/// `KEYS[2]` (already dispatched), then renames the reply list `KEYS[1]` to
+/// be the new batch (keeping its TTL). The caller reads the batch with
+/// `LRANGE` in the same pipeline. Returns whether there was a batch.
+pub(crate) static NEXT_REPLIES: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+"#,
+    )
+});

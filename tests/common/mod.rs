@@ -72,6 +72,8 @@ pub fn inspect(redis: &RedisServer) -> redis::Connection {
 pub struct Calculator {
     /// How many calls ran (started).
     pub calls: Arc<AtomicUsize>,
+    /// How many of them were `Now`.
+    pub nows: Arc<AtomicUsize>,
     /// How long each `Sum` takes.
     pub sum_delay: Duration,
 }
@@ -92,6 +94,7 @@ impl Math for Calculator {
 
     async fn now(&self, request: NowRequest) -> Result<NowReply, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.nows.fetch_add(1, Ordering::SeqCst);
         if request.seed < 0 {
             tokio::time::sleep(Duration::from_millis(request.seed.unsigned_abs())).await;
         }

@@ -59,7 +59,8 @@ impl Caller {
         block: Duration,
     ) -> Caller {
         let client_id: u64 = rand::random();
-        let reply_key = keys.replies(&format!("{client_id:016x}"));
+        let client = format!("{client_id:016x}");
+        let reply_key = keys.replies(&client);
         let pending = Arc::new(Pending::default());
         let (outbox, inbox) = mpsc::unbounded_channel();
         let writer = Writer {
@@ -70,7 +71,9 @@ impl Caller {
         };
         let reader = Reader {
             connector,
-            key: reply_key.clone(),
+            connection: writer.connection.clone(),
+            replies: reply_key.clone(),
+            batch: keys.reply_batch(&client),
             pending: Arc::clone(&pending),
             block,
         };
@@ -90,6 +93,8 @@ impl Caller {
     /// the call's deadline.
     pub(crate) async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         let call_id = self.next_call.fetch_add(1, Ordering::Relaxed);
+        // The client's span of this call, which the call runs in.
+        tracing::Span::current().record("call_id", call_id);
         let id = RequestId {
             client: self.client_id,
             call: call_id,

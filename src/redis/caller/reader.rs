@@ -1,41 +1,53 @@
-//! The reader: the one task per client that pops replies from the client's
+//! The reader: the one task per client that takes replies from the client's
 //! reply list and hands each to the call waiting for it.
 //!
-//! It blocks on a connection of its own (see `connection`), pops up to 256
-//! replies per command, and reconnects when the connection drops. Replies
-//! for calls nobody waits for any more (they gave up at their deadline) are
-//! dropped.
+//! Replies are never popped: a reply popped by a command whose answer is
+//! lost with the connection would be lost with it. Instead the reader
+//! renames the whole reply list into the client's `batch` list (atomic,
+//! O(1), see `scripts::NEXT_REPLIES`), reads the batch, dispatches it, and
+//! deletes it with the next rename. After a reconnect it reads the batch
+//! that was left first. When there is nothing to read it blocks with
+//! `BLMOVE replies replies` (a rotation of the list onto itself, which
+//! waits for a reply without taking it), and dispatches the reply it
+//! returns at once, so that waiting adds no latency.
+//!
+//! A reply may therefore be dispatched twice; the second time nobody waits
+//! for it and it is dropped. Replies for calls that gave up at their
+//! deadline are dropped the same way.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
 
 use super::pending::Pending;
 use crate::redis::connection::Connector;
 use crate::redis::envelope::decode_reply;
+use crate::redis::scripts;
 
-/// The most replies popped by one command.
-const MAX_BATCH: usize = 256;
-
-/// Pops and dispatches replies.
+/// Takes and dispatches replies.
 pub(crate) struct Reader {
-    /// Opens the reader's own connection.
+    /// Opens the reader's blocking connection.
     pub connector: Connector,
+    /// The shared connection, for the non-blocking commands.
+    pub connection: ConnectionManager,
     /// The client's reply list.
-    pub key: String,
+    pub replies: String,
+    /// The client's batch list: the replies being dispatched.
+    pub batch: String,
     /// Where replies go.
     pub pending: Arc<Pending>,
-    /// How long one blocking pop waits before it is issued again.
+    /// How long one blocking wait lasts before it is issued again.
     pub block: Duration,
 }
 
 impl Reader {
     /// Reads replies until the task is aborted (the bus was dropped).
-    pub(crate) async fn run(self) {
+    pub(crate) async fn run(mut self) {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let mut connection = match self.connector.dedicated().await {
+            let mut blocking = match self.connector.dedicated().await {
                 Ok(connection) => connection,
                 Err(error) => {
                     tracing::warn!(%error, "the reply reader cannot reconnect; retrying");
@@ -45,27 +57,74 @@ impl Reader {
                 }
             };
             backoff = Duration::from_millis(50);
-            loop {
-                let popped: Option<(String, Vec<Vec<u8>>)> = match redis::cmd("BLMPOP")
-                    .arg(self.block.as_secs_f64())
-                    .arg(1)
-                    .arg(&self.key)
-                    .arg("LEFT")
-                    .arg("COUNT")
-                    .arg(MAX_BATCH)
-                    .query_async(&mut connection)
-                    .await
-                {
-                    Ok(popped) => popped,
-                    Err(error) => {
-                        tracing::warn!(%error, key = %self.key, "reading replies failed; reconnecting");
-                        break;
-                    }
-                };
-                for reply in popped.map(|(_, replies)| replies).unwrap_or_default() {
-                    self.dispatch(Bytes::from(reply));
-                }
+            if let Err(error) = self.read(&mut blocking).await {
+                tracing::warn!(%error, key = %self.replies, "reading replies failed; reconnecting");
             }
+        }
+    }
+
+    /// Reads until a command fails.
+    async fn read(&mut self, blocking: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+        // A batch left by a dropped connection may not have been dispatched.
+        let left: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(&self.batch)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.connection)
+            .await?;
+        self.dispatch_all(left);
+        loop {
+            let batch = self.next_batch().await?;
+            if !batch.is_empty() {
+                self.dispatch_all(batch);
+                continue;
+            }
+            let waiting: Option<Vec<u8>> = redis::cmd("BLMOVE")
+                .arg(&self.replies)
+                .arg(&self.replies)
+                .arg("LEFT")
+                .arg("RIGHT")
+                .arg(self.block.as_secs_f64())
+                .query_async(blocking)
+                .await?;
+            if let Some(reply) = waiting {
+                self.dispatch(Bytes::from(reply));
+            }
+        }
+    }
+
+    /// Drops the previous batch and makes the waiting replies the next one.
+    async fn next_batch(&mut self) -> redis::RedisResult<Vec<Vec<u8>>> {
+        match self.swap_and_read().await {
+            // A pipeline sends the script by hash only: load it when Redis
+            // does not know it (first use, or after a restart).
+            Err(error)
+                if error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+            {
+                scripts::NEXT_REPLIES
+                    .load_async(&mut self.connection)
+                    .await?;
+                self.swap_and_read().await
+            }
+            batch => batch,
+        }
+    }
+
+    async fn swap_and_read(&mut self) -> redis::RedisResult<Vec<Vec<u8>>> {
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(scripts::NEXT_REPLIES.key(&self.replies).key(&self.batch))
+            .ignore()
+            .cmd("LRANGE")
+            .arg(&self.batch)
+            .arg(0)
+            .arg(-1);
+        let (batch,): (Vec<Vec<u8>>,) = pipe.query_async(&mut self.connection).await?;
+        Ok(batch)
+    }
+
+    fn dispatch_all(&self, replies: Vec<Vec<u8>>) {
+        for reply in replies {
+            self.dispatch(Bytes::from(reply));
         }
     }
 
@@ -73,10 +132,10 @@ impl Reader {
         match decode_reply(reply) {
             Ok((call_id, outcome)) => {
                 if !self.pending.complete(call_id, outcome) {
-                    tracing::debug!(call_id, "dropping a reply nobody waits for");
+                    tracing::trace!(call_id, "dropping a reply nobody waits for");
                 }
             }
-            Err(error) => tracing::warn!(%error, key = %self.key, "dropping a reply"),
+            Err(error) => tracing::warn!(%error, key = %self.replies, "dropping a reply"),
         }
     }
 }

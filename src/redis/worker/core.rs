@@ -119,9 +119,14 @@ impl Core {
             .insert((taken.service, taken.field.clone()));
     }
 
-    /// Whether the worker holds the request filed under `field`.
-    pub(crate) fn holds(&self, service: usize, field: &Bytes) -> bool {
-        self.lock_in_flight().contains(&(service, field.clone()))
+    /// The fields of the requests of service `service` that the worker
+    /// holds.
+    pub(crate) fn held(&self, service: usize) -> HashSet<Bytes> {
+        self.lock_in_flight()
+            .iter()
+            .filter(|(index, _)| *index == service)
+            .map(|(_, field)| field.clone())
+            .collect()
     }
 
     /// Forgets requests once they are acknowledged.

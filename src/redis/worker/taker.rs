@@ -148,6 +148,11 @@ async fn take_blocking(
 async fn recover_unreceived(core: &Arc<Core>, index: usize) -> redis::RedisResult<()> {
     let served = &core.services[index];
     let _filing = core.filing.lock().await;
+    // What the worker holds now, before reading Redis: a request it holds
+    // may be answered and forgotten while Redis is read, but it is in this
+    // snapshot, and nothing new is filed meanwhile (`filing` is held, and
+    // blocking takes come from this task).
+    let held = core.held(index);
     let mut connection = core.connection.clone();
     let filed: Vec<Bytes> = redis::cmd("HVALS")
         .arg(&served.taken)
@@ -167,7 +172,7 @@ async fn recover_unreceived(core: &Arc<Core>, index: usize) -> redis::RedisResul
                 .into_iter()
                 .map(|item| Taken::new(index, item, Origin::Landing)),
         )
-        .filter(|taken| !core.holds(index, &taken.field));
+        .filter(|taken| !held.contains(&taken.field));
     for taken in unreceived {
         tracing::info!(queue = %served.queue, "running a request whose take was interrupted");
         core.hold(&taken);
