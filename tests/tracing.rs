@@ -17,9 +17,12 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
+/// A span's name and its fields.
+type SpanRecord = (String, HashMap<String, String>);
+
 /// The fields of every span opened, by span id.
 #[derive(Clone, Default)]
-struct Spans(Arc<Mutex<HashMap<u64, (String, HashMap<String, String>)>>>);
+struct Spans(Arc<Mutex<HashMap<u64, SpanRecord>>>);
 
 struct FieldsOf<'a>(&'a mut HashMap<String, String>);
 
