@@ -1,0 +1,3 @@
+//! The redis-bus benchmark (being written).
+
+fn main() {}
