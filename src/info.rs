@@ -40,13 +40,7 @@ impl ServiceInfo {
     /// The major version: requests are routed per major version, so that
     /// clients only reach compatible workers.
     pub fn major_version(&self) -> u64 {
-        // The generator refuses versions that are not semver, so the major
-        // version is the leading number.
-        self.version
-            .split('.')
-            .next()
-            .and_then(|major| major.parse().ok())
-            .unwrap_or(0)
+        crate::discovery::major_of(self.version)
     }
 }
 

@@ -19,7 +19,7 @@ use crate::error::{Error, ErrorKind};
 use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
 use crate::status::Status;
-use crate::transport::{OutgoingCall, Transport, Worker};
+use crate::transport::{OutgoingCall, RegistryEvents, Transport, Worker};
 
 /// The services served on an in-memory bus.
 #[derive(Debug, Default)]
@@ -39,6 +39,8 @@ struct Registry {
     next_pick: AtomicUsize,
     /// Wakes calls that wait for a worker when one starts.
     started: tokio::sync::Notify,
+    /// Wakes watchers when a worker starts or stops.
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -60,6 +62,8 @@ struct Instance {
 struct WorkerState {
     /// The worker's id.
     id: String,
+    /// When it started.
+    started_at: std::time::SystemTime,
     /// Its mode.
     mode: Mode,
     /// Cancelled when it stops by itself or is shut down.
@@ -135,6 +139,17 @@ impl Transport for MemoryTransport {
         outcome
     }
 
+    async fn instances(
+        &self,
+        only: Option<&str>,
+    ) -> Result<Vec<crate::discovery::Instance>, Error> {
+        Ok(self.registry.described(only))
+    }
+
+    async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error> {
+        Ok(Box::new(MemoryEvents(Arc::clone(&self.registry.changed))))
+    }
+
     async fn start(
         &self,
         services: Vec<Arc<dyn Service>>,
@@ -145,6 +160,7 @@ impl Transport for MemoryTransport {
                 "memory-{}",
                 self.registry.next_id.fetch_add(1, Ordering::Relaxed)
             ),
+            started_at: std::time::SystemTime::now(),
             mode: config.mode,
             stop: CancellationToken::new(),
             fatal: Mutex::new(None),
@@ -162,6 +178,7 @@ impl Transport for MemoryTransport {
             }
         }
         self.registry.started.notify_waiters();
+        self.registry.changed.notify_waiters();
         Ok(Box::new(MemoryWorker {
             registry: Arc::clone(&self.registry),
             state: worker,
@@ -202,6 +219,30 @@ impl Registry {
         for instances in self.lock().values_mut() {
             instances.retain(|instance| instance.worker.id != id);
         }
+        self.changed.notify_waiters();
+    }
+
+    /// The live instances, as discovery describes them.
+    fn described(&self, only: Option<&str>) -> Vec<crate::discovery::Instance> {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        self.lock()
+            .iter()
+            .filter(|(service, _)| only.is_none_or(|only| only == **service))
+            .flat_map(|(_, instances)| instances.iter())
+            .map(|instance| {
+                let info = instance.service.info();
+                crate::discovery::Instance {
+                    id: instance.worker.id.clone(),
+                    service: info.name.to_owned(),
+                    version: info.version.to_owned(),
+                    host: host.clone(),
+                    pid: std::process::id(),
+                    started_at: instance.worker.started_at,
+                    methods: info.methods.iter().map(Into::into).collect(),
+                    descriptors: Bytes::from_static(info.file_descriptor_set),
+                }
+            })
+            .collect()
     }
 }
 
@@ -211,6 +252,19 @@ fn describe_live(versions: &[&str]) -> String {
         String::new()
     } else {
         format!(" (live: {})", versions.join(", "))
+    }
+}
+
+/// Wakes watchers of an in-memory bus.
+struct MemoryEvents(Arc<tokio::sync::Notify>);
+
+#[async_trait]
+impl RegistryEvents for MemoryEvents {
+    async fn wait(&mut self) -> Result<(), Error> {
+        // Nothing dies silently in memory, but a bounded wait keeps the
+        // watcher's loop the same as on Redis.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.0.notified()).await;
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use crate::discovery::Instance;
 use crate::error::Error;
 use crate::info::{MethodInfo, ServiceInfo};
 use crate::server::ServerConfig;
@@ -48,6 +49,20 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
         services: Vec<Arc<dyn Service>>,
         config: ServerConfig,
     ) -> Result<Box<dyn Worker>, Error>;
+
+    /// The live instances of every service, or of service `only`.
+    async fn instances(&self, only: Option<&str>) -> Result<Vec<Instance>, Error>;
+
+    /// Wakes a watcher when the registry may have changed.
+    async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error>;
+}
+
+/// Tells a watcher when to look at the registry again.
+#[async_trait]
+pub(crate) trait RegistryEvents: Send {
+    /// Returns when a worker announced a start or a stop, or after the poll
+    /// interval (workers that die announce nothing).
+    async fn wait(&mut self) -> Result<(), Error>;
 }
 
 /// A running worker, as started by a transport.

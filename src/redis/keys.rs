@@ -12,6 +12,9 @@
 //! | `rb:{<bus>:<service>@<major>}:taken:<instance>` | requests a worker took and has not answered (hash) |
 //! | `rb:{<bus>:<service>@<major>}:landing:<instance>` | requests an idle worker took by blocking (list) |
 //! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
+//! | `rb:{<bus>:<service>@<major>}:instance:<instance>` | a worker's registration (hash with a TTL) |
+//! | `rb:{<bus>:registry}:services` | every `<service>@<major>` ever served (set) |
+//! | `rb:{<bus>:registry}:events` | workers starting and stopping (capped stream) |
 //! | `rb:{<bus>:client:<client>}:replies` | replies to one client (list with a TTL) |
 //! | `rb:{<bus>:client:<client>}:batch` | replies the client is dispatching (list with a TTL) |
 
@@ -59,6 +62,23 @@ impl Keys {
         }
     }
 
+    /// The set of every `<service>@<major>` served on the bus.
+    pub(crate) fn services(&self) -> String {
+        format!("{PREFIX}{}:registry}}:services", self.bus)
+    }
+
+    /// The stream of workers starting and stopping.
+    pub(crate) fn events(&self) -> String {
+        format!("{PREFIX}{}:registry}}:events", self.bus)
+    }
+
+    /// The keys of `<service>@<major>` as listed in the services set.
+    pub(crate) fn service_entry(&self, entry: &str) -> Option<(String, u64, ServiceKeys)> {
+        let (service, major) = entry.rsplit_once('@')?;
+        let major = major.parse().ok()?;
+        Some((service.to_owned(), major, self.service(service, major)))
+    }
+
     /// The reply list of client `client`.
     pub(crate) fn replies(&self, client: &str) -> String {
         format!("{PREFIX}{}:client:{client}}}:replies", self.bus)
@@ -92,6 +112,11 @@ impl ServiceKeys {
     /// blocking move (which can only move into a list).
     pub(crate) fn landing(&self, instance: &str) -> String {
         format!("{}:landing:{instance}", self.tag)
+    }
+
+    /// The registration of worker `instance`.
+    pub(crate) fn instance(&self, instance: &str) -> String {
+        format!("{}:instance:{instance}", self.tag)
     }
 
     /// The live workers, scored by when their registration expires.

@@ -12,6 +12,7 @@ mod clock;
 mod connection;
 mod envelope;
 mod keys;
+mod registry;
 mod scripts;
 mod settings;
 mod worker;
@@ -26,13 +27,15 @@ use self::caller::Caller;
 use self::clock::BusClock;
 use self::connection::Connector;
 use self::keys::Keys;
+use self::registry::EventWaiter;
 pub(crate) use self::settings::RedisSettings;
 use self::worker::{RedisWorker, WorkerParts};
+use crate::discovery::Instance;
 use crate::error::Error;
 use crate::server::ServerConfig;
 use crate::service::Service;
 use crate::status::Status;
-use crate::transport::{OutgoingCall, Transport, Worker};
+use crate::transport::{OutgoingCall, RegistryEvents, Transport, Worker};
 
 /// A bus on Redis.
 pub(crate) struct RedisTransport {
@@ -121,5 +124,67 @@ impl Transport for RedisTransport {
             settings: self.settings.clone(),
         };
         Ok(Box::new(RedisWorker::start(parts, services, config).await?))
+    }
+
+    async fn instances(&self, only: Option<&str>) -> Result<Vec<Instance>, Error> {
+        registry::instances(
+            &mut self.connection.clone(),
+            &self.keys,
+            only,
+            self.clock.now_ms(),
+        )
+        .await
+        .map_err(|error| self.connector.error("cannot read the registry at", error))
+    }
+
+    async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error> {
+        let mut events = RedisEvents {
+            waiter: None,
+            connector: self.connector.clone(),
+            key: self.keys.events(),
+            poll: self.settings.heartbeat_interval,
+        };
+        events.connect().await?;
+        Ok(Box::new(events))
+    }
+}
+
+/// Registry events on Redis, reconnecting after a failure.
+struct RedisEvents {
+    /// Waits on the events stream; `None` after a failure.
+    waiter: Option<EventWaiter>,
+    /// Opens the waiter's connection.
+    connector: Connector,
+    /// The events stream.
+    key: String,
+    /// The longest wait.
+    poll: std::time::Duration,
+}
+
+impl RedisEvents {
+    async fn connect(&mut self) -> Result<&mut EventWaiter, Error> {
+        if self.waiter.is_none() {
+            let connection = self.connector.dedicated().await?;
+            let waiter = EventWaiter::new(connection, self.key.clone(), self.poll)
+                .await
+                .map_err(|error| {
+                    self.connector
+                        .error("cannot read registry events at", error)
+                })?;
+            self.waiter = Some(waiter);
+        }
+        Ok(self.waiter.as_mut().expect("connected above"))
+    }
+}
+
+#[async_trait]
+impl RegistryEvents for RedisEvents {
+    async fn wait(&mut self) -> Result<(), Error> {
+        let result = self.connect().await?.wait().await;
+        result.map_err(|error| {
+            self.waiter = None;
+            self.connector
+                .error("cannot read registry events at", error)
+        })
     }
 }

@@ -60,9 +60,10 @@ return items
 });
 
 /// Deregisters worker `ARGV[1]` from `instances` (`KEYS[1]`) on a clean
-/// stop. Requests still filed under it in `taken` (`KEYS[2]`) or `landing`
-/// (`KEYS[3]`) were never answered: they go back to the head of the queue
-/// `KEYS[4]` for another worker. Returns how many went back.
+/// stop and deletes its registration `KEYS[5]`. Requests still filed under
+/// it in `taken` (`KEYS[2]`) or `landing` (`KEYS[3]`) were never answered:
+/// they go back to the head of the queue `KEYS[4]` for another worker.
+/// Returns how many went back.
 pub(crate) static DEREGISTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -73,7 +74,7 @@ end
 for first = 1, #items, 100 do
   redis.call('LPUSH', KEYS[4], unpack(items, first, math.min(first + 99, #items)))
 end
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return #items
 "#,

@@ -6,6 +6,7 @@
 
 mod pending;
 mod reader;
+mod schema_check;
 mod writer;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use self::pending::Pending;
 use self::reader::Reader;
+use self::schema_check::SchemaCheck;
 use self::writer::{Outgoing, Writer};
 use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
@@ -45,6 +47,10 @@ pub(crate) struct Caller {
     keys: Keys,
     /// Converts deadlines to bus time.
     clock: Arc<BusClock>,
+    /// The shared connection, for the schema check.
+    connection: ConnectionManager,
+    /// Verdicts of the schema check.
+    schema_check: SchemaCheck,
     /// The reader and writer tasks, stopped when the caller is dropped.
     tasks: [JoinHandle<()>; 2],
 }
@@ -64,10 +70,10 @@ impl Caller {
         let pending = Arc::new(Pending::default());
         let (outbox, inbox) = mpsc::unbounded_channel();
         let writer = Writer {
-            connection,
+            connection: connection.clone(),
             clock: Arc::clone(&clock),
             pending: Arc::clone(&pending),
-            bus: keys.bus().to_owned(),
+            keys: keys.clone(),
         };
         let reader = Reader {
             connector,
@@ -85,6 +91,8 @@ impl Caller {
             outbox,
             keys,
             clock,
+            connection,
+            schema_check: SchemaCheck::default(),
             tasks: [tokio::spawn(writer.run(inbox)), tokio::spawn(reader.run())],
         }
     }
@@ -92,6 +100,15 @@ impl Caller {
     /// Queues `call` and waits for its reply. The caller bounds the wait by
     /// the call's deadline.
     pub(crate) async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        self.schema_check
+            .check(
+                call.service,
+                call.method,
+                &mut self.connection.clone(),
+                &self.keys,
+                &self.clock,
+            )
+            .await?;
         let call_id = self.next_call.fetch_add(1, Ordering::Relaxed);
         // The client's span of this call, which the call runs in.
         tracing::Span::current().record("call_id", call_id);

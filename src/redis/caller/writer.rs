@@ -19,8 +19,11 @@ use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 
 use super::pending::Pending;
+use crate::discovery::{describe_versions, summarize};
 use crate::info::ServiceInfo;
 use crate::redis::clock::BusClock;
+use crate::redis::keys::Keys;
+use crate::redis::registry;
 use crate::status::Status;
 
 /// The most requests sent in one pipeline.
@@ -55,8 +58,8 @@ pub(crate) struct Writer {
     pub clock: Arc<BusClock>,
     /// Where failed calls are completed.
     pub pending: Arc<Pending>,
-    /// The bus name, for messages.
-    pub bus: String,
+    /// The bus's keys, to read the registry for messages.
+    pub keys: Keys,
 }
 
 impl Writer {
@@ -136,21 +139,44 @@ impl Writer {
                 return;
             }
         };
-        for (outgoing, removed) in failing.iter().zip(removed) {
-            if removed == 1 {
-                let service = outgoing.service;
-                self.pending.complete(
-                    outgoing.call_id,
-                    Err(Status::unavailable(format!(
-                        "no live worker serves {} {}.x on bus {:?}; start one, or call with \
-                         CallOptions::wait_for_worker(true) to wait for one",
-                        service.name,
-                        service.major_version(),
-                        self.bus
-                    ))),
-                );
-            }
+        let taken_back: Vec<&&Outgoing> = failing
+            .iter()
+            .zip(removed)
+            .filter(|(_, removed)| *removed == 1)
+            .map(|(outgoing, _)| outgoing)
+            .collect();
+        let Some(first) = taken_back.first() else {
+            return;
+        };
+        let status = self.no_live_worker(first.service).await;
+        for outgoing in taken_back {
+            self.pending.complete(outgoing.call_id, Err(status.clone()));
         }
+    }
+
+    /// The status of a call that no live worker serves, naming the versions
+    /// of the service that are live.
+    async fn no_live_worker(&mut self, service: &ServiceInfo) -> Status {
+        let live = registry::instances(
+            &mut self.connection,
+            &self.keys,
+            Some(service.name),
+            self.clock.now_ms(),
+        )
+        .await
+        .unwrap_or_default();
+        let live = match summarize(live).first() {
+            Some(other) => format!("live: {}", describe_versions(&other.versions)),
+            None => format!("no version of {} is live", service.name),
+        };
+        Status::unavailable(format!(
+            "no live worker serves {} {}.x on bus {:?} (this client is built for {}; {live}); \
+             start one, or call with CallOptions::wait_for_worker(true) to wait for one",
+            service.name,
+            service.major_version(),
+            self.keys.bus(),
+            service.version,
+        ))
     }
 
     /// After a failed send: requests with a retry left go again, the others

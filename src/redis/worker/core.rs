@@ -14,7 +14,7 @@ use super::taken::Taken;
 use crate::error::Error;
 use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
-use crate::redis::keys::ServiceKeys;
+use crate::redis::keys::{Keys, ServiceKeys};
 use crate::redis::settings::RedisSettings;
 use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
@@ -38,10 +38,30 @@ pub(crate) struct Served {
     pub blocking_client: AtomicI64,
 }
 
+/// What a worker needs from its transport.
+pub(crate) struct WorkerParts {
+    /// The shared connection.
+    pub connection: ConnectionManager,
+    /// Opens dedicated connections.
+    pub connector: Connector,
+    /// The bus's keys.
+    pub keys: Keys,
+    /// The bus clock.
+    pub clock: Arc<BusClock>,
+    /// Pacing.
+    pub settings: RedisSettings,
+}
+
 /// The state the worker's tasks share.
 pub(crate) struct Core {
     /// This worker's id on the bus.
     pub instance_id: String,
+    /// When the worker started, in milliseconds since the Unix epoch.
+    pub started_ms: i64,
+    /// The host it runs on.
+    pub host: String,
+    /// The bus's keys.
+    pub keys: Keys,
     /// The shared connection.
     pub connection: ConnectionManager,
     /// Opens dedicated connections for blocking takes.
@@ -75,13 +95,9 @@ pub(crate) struct Core {
 
 impl Core {
     /// Shared state for a worker of `services`.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         instance_id: String,
-        connection: ConnectionManager,
-        connector: Connector,
-        clock: Arc<BusClock>,
-        settings: RedisSettings,
+        parts: WorkerParts,
         config: ServerConfig,
         services: Vec<Served>,
         completions: mpsc::UnboundedSender<Completion>,
@@ -89,10 +105,13 @@ impl Core {
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
         Core {
             instance_id,
-            connection,
-            connector,
-            clock,
-            settings,
+            started_ms: crate::redis::registry::unix_ms(std::time::SystemTime::now()),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            keys: parts.keys,
+            connection: parts.connection,
+            connector: parts.connector,
+            clock: parts.clock,
+            settings: parts.settings,
             services,
             permits,
             completions,

@@ -25,13 +25,18 @@ const REAP_LIMIT: usize = 16;
 pub(crate) async fn beat(core: &Core) -> redis::RedisResult<()> {
     let mut connection = core.connection.clone();
     core.clock.sync(&mut connection).await?;
-    let expires = core.clock.now_ms() + core.settings.instance_ttl.as_millis() as i64;
+    let ttl = core.settings.instance_ttl.as_millis() as i64;
+    let expires = core.clock.now_ms() + ttl;
     let mut pipe = redis::pipe();
     for served in &core.services {
         pipe.cmd("ZADD")
             .arg(&served.instances)
             .arg(expires)
             .arg(&core.instance_id)
+            .ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(served.keys.instance(&core.instance_id))
+            .arg(ttl)
             .ignore();
     }
     pipe.query_async(&mut connection).await
@@ -113,6 +118,10 @@ async fn reclaim(
         }
         reclaimed
     };
+    let mut announce = redis::pipe();
+    let service = served.service.info();
+    crate::redis::registry::event(&mut announce, &core.keys, "down", service.name, "", dead);
+    announce.query_async::<()>(connection).await?;
     if !reclaimed.is_empty() {
         tracing::warn!(
             worker = %core.instance_id,

@@ -10,6 +10,7 @@
 mod core;
 mod handler;
 mod heartbeat;
+mod registration;
 mod replier;
 mod taken;
 mod taker;
@@ -19,18 +20,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use self::core::WorkerParts;
 use self::core::{Core, Served};
 use crate::error::Error;
-use crate::redis::clock::BusClock;
-use crate::redis::connection::{Connector, redis_error};
-use crate::redis::keys::Keys;
+use crate::redis::connection::redis_error;
 use crate::redis::scripts;
-use crate::redis::settings::RedisSettings;
 use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
 use crate::transport::Worker;
@@ -48,20 +46,6 @@ pub(crate) struct RedisWorker {
     heartbeat: JoinHandle<()>,
     /// The replier, and what tells it to finish.
     replier: (JoinHandle<()>, CancellationToken),
-}
-
-/// What a worker needs from its transport.
-pub(crate) struct WorkerParts {
-    /// The shared connection.
-    pub connection: ConnectionManager,
-    /// Opens dedicated connections.
-    pub connector: Connector,
-    /// The bus's keys.
-    pub keys: Keys,
-    /// The bus clock.
-    pub clock: Arc<BusClock>,
-    /// Pacing.
-    pub settings: RedisSettings,
 }
 
 impl RedisWorker {
@@ -93,17 +77,9 @@ impl RedisWorker {
             crate::debug_report::capture_panics();
         }
         let (completions, completed) = mpsc::unbounded_channel();
-        let core = Arc::new(Core::new(
-            instance_id,
-            parts.connection,
-            parts.connector,
-            parts.clock,
-            parts.settings,
-            config,
-            served,
-            completions,
-        ));
-        heartbeat::beat(&core)
+        let core = Arc::new(Core::new(instance_id, parts, config, served, completions));
+        registration::check_compatibility(&core).await?;
+        registration::register(&core)
             .await
             .map_err(|error| redis_error("cannot register the worker", error))?;
         let finish = CancellationToken::new();
@@ -152,6 +128,7 @@ impl RedisWorker {
                 .key(&served.taken)
                 .key(&served.landing)
                 .key(&served.queue)
+                .key(served.keys.instance(&self.core.instance_id))
                 .arg(&self.core.instance_id)
                 .invoke_async(&mut connection)
                 .await
@@ -198,6 +175,7 @@ impl Worker for RedisWorker {
         self.heartbeat.abort();
         if flushed {
             self.deregister().await?;
+            registration::announce_stop(&self.core).await;
         } else {
             // Left registered, the worker expires like a dead one, and
             // another worker reclaims what it could not answer.

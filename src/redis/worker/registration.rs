@@ -1,0 +1,81 @@
+//! Joining the registry: the version check a worker makes before serving,
+//! and its registration.
+
+use super::core::Core;
+use super::heartbeat;
+use crate::discovery::{Instance, compat, distinct_schemas, versions_with_schema};
+use crate::error::{Error, ErrorKind};
+use crate::redis::connection::redis_error;
+use crate::redis::registry::{self, Registration};
+
+/// Refuses to start when a served service's schema breaks wire
+/// compatibility with the live instances of the same major version.
+pub(crate) async fn check_compatibility(core: &Core) -> Result<(), Error> {
+    let mut connection = core.connection.clone();
+    for served in &core.services {
+        let service = served.service.info();
+        let live: Vec<Instance> = registry::instances(
+            &mut connection,
+            &core.keys,
+            Some(service.name),
+            core.clock.now_ms(),
+        )
+        .await
+        .map_err(|error| redis_error("cannot read the registry", error))?
+        .into_iter()
+        .filter(|instance| instance.major_version() == service.major_version())
+        .collect();
+        for schema in distinct_schemas(&live) {
+            if let Err(why) = compat::check_joining(schema, service) {
+                let versions = versions_with_schema(&live, schema);
+                return Err(Error::new(
+                    ErrorKind::Incompatible,
+                    format!(
+                        "{} {} cannot join the live {} ({versions}) on bus {:?}: {why}",
+                        service.name,
+                        service.version,
+                        service.name,
+                        core.keys.bus()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Registers the worker for every service it serves; it is live when this
+/// returns.
+pub(crate) async fn register(core: &Core) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    for served in &core.services {
+        Registration {
+            service: served.service.info(),
+            instance_id: &core.instance_id,
+            host: &core.host,
+            started_ms: core.started_ms,
+        }
+        .write(&mut pipe, &core.keys, core.settings.instance_ttl);
+    }
+    pipe.query_async::<()>(&mut core.connection.clone()).await?;
+    heartbeat::beat(core).await
+}
+
+/// Announces that the worker stopped.
+pub(crate) async fn announce_stop(core: &Core) {
+    let mut pipe = redis::pipe();
+    for served in &core.services {
+        let service = served.service.info();
+        registry::event(
+            &mut pipe,
+            &core.keys,
+            "down",
+            service.name,
+            service.version,
+            &core.instance_id,
+        );
+    }
+    if let Err(error) = pipe.query_async::<()>(&mut core.connection.clone()).await {
+        tracing::warn!(%error, "could not announce the worker's stop");
+    }
+}
