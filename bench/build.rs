@@ -1,14 +1,5 @@
-//! Generates the echo service twice: for redis-bus, the way users generate
-//! theirs, and for tonic, the peer it is compared with. Neither needs a
-//! system `protoc`: both compile the protos with protox.
+//! Generates the echo service the way users generate theirs.
 
-use std::error::Error;
-
-fn main() -> Result<(), Box<dyn Error>> {
-    redis_bus_build::compile_protos(&["proto/echo.proto"], &["proto"])?;
-    // tonic's own generator, fed protox's descriptors instead of protoc's.
-    let descriptors = protox::compile(["proto/grpc_echo.proto"], ["proto"])?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
-    println!("cargo:rerun-if-changed=proto");
-    Ok(())
+fn main() -> Result<(), redis_bus_build::Error> {
+    redis_bus_build::compile_protos(&["proto/echo.proto"], &["proto"])
 }
