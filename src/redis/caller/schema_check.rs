@@ -22,11 +22,33 @@ use crate::status::Status;
 /// that a newly deployed incompatible worker is noticed.
 const VERDICT_LIFETIME: Duration = Duration::from_secs(10);
 
-/// Verdicts per method, by full name.
+/// A verdict, and when it was reached.
+type Verdict = (Instant, Result<(), Status>);
+
+/// What a verdict is about: a method as one client was built (clients built
+/// from different protos may share a bus handle).
+type Subject = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// The subject of a call of `method` of `service`.
+fn subject(service: &'static ServiceInfo, method: &'static MethodInfo) -> Subject {
+    (
+        service.version,
+        method.full_name,
+        method.schema_fingerprint,
+        method.cache_key,
+    )
+}
+
+/// Verdicts per method, as each client was built.
 #[derive(Debug, Default)]
 pub(crate) struct SchemaCheck {
     /// The last verdict for each method, and when it was reached.
-    verdicts: Mutex<HashMap<&'static str, (Instant, Result<(), Status>)>>,
+    verdicts: Mutex<HashMap<Subject, Verdict>>,
     /// Held while the registry is read, so that the many calls that start
     /// together read it once.
     reading: tokio::sync::Mutex<()>,
@@ -42,11 +64,12 @@ impl SchemaCheck {
         keys: &Keys,
         clock: &BusClock,
     ) -> Result<(), Status> {
-        if let Some(verdict) = self.fresh(method) {
+        let subject = subject(service, method);
+        if let Some(verdict) = self.fresh(&subject) {
             return verdict;
         }
         let _reading = self.reading.lock().await;
-        if let Some(verdict) = self.fresh(method) {
+        if let Some(verdict) = self.fresh(&subject) {
             return verdict;
         }
         // Without a readable registry there is nothing to check against;
@@ -65,20 +88,18 @@ impl SchemaCheck {
         }
         let verdict = verdict(&live, service, method, keys.bus());
         self.lock()
-            .insert(method.full_name, (Instant::now(), verdict.clone()));
+            .insert(subject, (Instant::now(), verdict.clone()));
         verdict
     }
 
-    /// The verdict for `method`, when it is recent enough.
-    fn fresh(&self, method: &MethodInfo) -> Option<Result<(), Status>> {
+    /// The verdict about `subject`, when it is recent enough.
+    fn fresh(&self, subject: &Subject) -> Option<Result<(), Status>> {
         let verdicts = self.lock();
-        let (at, verdict) = verdicts.get(method.full_name)?;
+        let (at, verdict) = verdicts.get(subject)?;
         (at.elapsed() < VERDICT_LIFETIME).then(|| verdict.clone())
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<&'static str, (Instant, Result<(), Status>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Subject, Verdict>> {
         self.verdicts.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
