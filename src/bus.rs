@@ -58,6 +58,13 @@ impl Bus {
         self.transport.bus_name()
     }
 
+    /// Sends the statistics this process recorded and has not sent yet
+    /// (they are sent every second anyway): before reading them right
+    /// after some calls, or before exiting.
+    pub async fn flush_stats(&self) -> Result<(), Error> {
+        self.transport.flush_stats().await
+    }
+
     /// The same bus, with `timeout` as the deadline of calls whose method
     /// and call options set none.
     pub fn with_default_timeout(mut self, timeout: Duration) -> Bus {
@@ -103,6 +110,15 @@ impl BusBuilder {
     /// cannot be woken.
     pub fn block_timeout(mut self, timeout: Duration) -> Self {
         self.settings.block_timeout = timeout;
+        self
+    }
+
+    /// Keeps cached replies in this process too (off by default): a repeated
+    /// hit then costs no round trip. Redis tells the process when an entry
+    /// changes or is cleared (RESP3 client tracking), so it never serves a
+    /// reply that Redis no longer holds.
+    pub fn near_cache(mut self, enabled: bool) -> Self {
+        self.settings.near_cache = enabled;
         self
     }
 

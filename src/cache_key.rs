@@ -11,7 +11,9 @@
 //! - an unset field (an unset message on a dotted path, or an unset
 //!   `optional` field) is written `~`, which no value can be;
 //! - bytes are written in lowercase hex; numbers in Rust's shortest
-//!   round-trip form, so `0.1` and `0.10000000000000002` differ.
+//!   round-trip form, so `0.1` and `0.10000000000000002` differ (`-0.0` is
+//!   written as `0`, which proto3 does not tell apart, and a NaN with its
+//!   bits).
 //!
 //! proto3 fields without `optional` have no presence: an empty string and an
 //! unset one are the same request on the wire, and get the same key.
@@ -117,7 +119,30 @@ macro_rules! display_values {
     };
 }
 
-display_values!(i32, i64, u32, u64, f32, f64, bool, str, String);
+display_values!(i32, i64, u32, u64, bool, str, String);
+
+macro_rules! float_values {
+    ($($ty:ty),*) => {
+        $(
+            impl CacheKeyValue for $ty {
+                fn write_value(&self, out: &mut dyn Write) -> fmt::Result {
+                    if self.is_nan() {
+                        // NaNs differ by their bits on the wire.
+                        write!(out, "NaN({:x})", self.to_bits())
+                    } else if *self == 0.0 {
+                        // -0.0 and 0.0 are the same request: proto3 encodes
+                        // neither.
+                        out.write_str("0")
+                    } else {
+                        write!(out, "{self}")
+                    }
+                }
+            }
+        )*
+    };
+}
+
+float_values!(f32, f64);
 
 impl CacheKeyValue for [u8] {
     fn write_value(&self, out: &mut dyn Write) -> fmt::Result {
@@ -181,6 +206,21 @@ mod tests {
         assert_eq!(unset, "~");
         assert_eq!(tilde, "%7E");
         assert_eq!(empty, "");
+    }
+
+    #[test]
+    fn floats_follow_the_wire() {
+        assert_eq!(
+            key("{f}", |k| k.value(&-0.0f64)),
+            key("{f}", |k| k.value(&0.0f64))
+        );
+        let quiet = f64::from_bits(0x7ff8_0000_0000_0000);
+        let other = f64::from_bits(0x7ff8_0000_0000_0001);
+        assert_ne!(
+            key("{f}", |k| k.value(&quiet)),
+            key("{f}", |k| k.value(&other))
+        );
+        assert_eq!(key("{f}", |k| k.value(&1.5f32)), "1.5");
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub struct CallOptions {
     /// Whether a call with no live worker waits (until its deadline) for one
     /// to appear, instead of failing at once.
     pub(crate) wait_for_worker: bool,
+    /// Whether a call of a cached method skips the cache lookup (and so
+    /// refreshes the cached reply).
+    pub(crate) bypass_cache: bool,
 }
 
 impl CallOptions {
@@ -33,6 +36,13 @@ impl CallOptions {
     /// appear, instead of failing at once with `UNAVAILABLE`.
     pub fn wait_for_worker(mut self, wait: bool) -> Self {
         self.wait_for_worker = wait;
+        self
+    }
+
+    /// Makes calls of cached methods skip the cache: the worker computes a
+    /// fresh reply, which replaces the cached one.
+    pub fn bypass_cache(mut self, bypass: bool) -> Self {
+        self.bypass_cache = bypass;
         self
     }
 }

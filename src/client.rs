@@ -9,12 +9,13 @@ use tokio::time::Instant;
 use tracing::{Instrument, field};
 
 use crate::bus::Bus;
+use crate::cache_key::CacheKeyWriter;
 use crate::call_options::CallOptions;
 use crate::context::CallContext;
 use crate::info::{Method, MethodInfo, ServiceInfo};
 use crate::status::Status;
 use crate::trace::TraceParent;
-use crate::transport::OutgoingCall;
+use crate::transport::{CacheUse, OutgoingCall};
 
 /// Calls one service over a bus. Generated clients wrap it; cheap to clone.
 #[derive(Debug, Clone)]
@@ -69,6 +70,10 @@ impl Client {
             duration_us = field::Empty,
         );
         let started = std::time::Instant::now();
+        let cache = method.cache_key.map(|template| CacheUse {
+            text: cache_key_text::<M>(template, &request),
+            bypass: self.options.bypass_cache,
+        });
         let call = OutgoingCall {
             service: self.service,
             method,
@@ -76,6 +81,7 @@ impl Client {
             deadline,
             traceparent: Some(trace),
             wait_for_worker: self.options.wait_for_worker,
+            cache,
         };
         let transport = self.bus.transport.call(call).instrument(span.clone());
         let result = match tokio::time::timeout_at(deadline, transport).await {
@@ -102,6 +108,29 @@ impl Client {
         result
     }
 
+    /// Forgets the cached reply of `M` for `request`; true when there was
+    /// one. The next call with that request runs the handler again.
+    pub async fn clear_cached<M: Method>(&self, request: &M::Request) -> Result<bool, Status> {
+        let template = cached::<M>()?;
+        let text = cache_key_text::<M>(template, request);
+        self.bus
+            .transport
+            .clear_cache(M::INFO, Some(&text))
+            .await
+            .map_err(|error| Status::unavailable(format!("clearing the cache failed: {error}")))
+    }
+
+    /// Forgets every cached reply of `M`, in O(1) whatever their number.
+    pub async fn clear_all_cached<M: Method>(&self) -> Result<(), Status> {
+        cached::<M>()?;
+        self.bus
+            .transport
+            .clear_cache(M::INFO, None)
+            .await
+            .map(drop)
+            .map_err(|error| Status::unavailable(format!("clearing the cache failed: {error}")))
+    }
+
     /// The deadline of a call of `method`, and the budget it stands for:
     /// the call's own timeout, else the method's, else the bus default,
     /// never later than the deadline of the call being served (if any).
@@ -117,4 +146,18 @@ impl Client {
             _ => (own, timeout),
         }
     }
+}
+
+/// The cache key template of `M`, or the error for a method without one.
+fn cached<M: Method>() -> Result<&'static str, Status> {
+    M::INFO.cache_key.ok_or_else(|| {
+        Status::failed_precondition(format!("{} caches no replies", M::INFO.full_name))
+    })
+}
+
+/// The cache key text of `request`, as `M`'s template makes it.
+fn cache_key_text<M: Method>(template: &str, request: &M::Request) -> String {
+    let mut key = CacheKeyWriter::new(template);
+    M::cache_key(request, &mut key);
+    key.finish()
 }

@@ -11,5 +11,5 @@ pub use crate::cache_key::CacheKeyWriter;
 pub use crate::call_options::CallOptions;
 pub use crate::client::Client;
 pub use crate::info::{Method, MethodInfo, ServiceInfo};
-pub use crate::service::{Handled, Service, handle, unknown_method};
+pub use crate::service::{Service, handle, unknown_method};
 pub use crate::status::Status;

@@ -39,6 +39,7 @@ mod memory;
 mod redis;
 mod server;
 mod service;
+mod stats;
 mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -55,7 +56,8 @@ pub use discovery::{Change, Discovery, Instance, MethodRecord, ServiceSummary, W
 pub use error::{Error, ErrorKind};
 pub use info::{Method, MethodInfo, ServiceInfo};
 pub use server::{RunningServer, Server};
-pub use service::{Handled, Service};
+pub use service::Service;
+pub use stats::MethodStats;
 pub use status::{Code, Status};
 
 /// Includes the Rust that `redis_bus_build::compile_protos` generated for a

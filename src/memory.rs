@@ -106,7 +106,7 @@ impl Transport for MemoryTransport {
         let service = Arc::clone(&instance.service);
         let handler = context.scope(async move { service.call(method.name, &payload).await });
         let outcome = match AssertUnwindSafe(handler).catch_unwind().await {
-            Ok(outcome) => outcome.map(|handled| Bytes::from(handled.reply)),
+            Ok(outcome) => outcome.map(Bytes::from),
             Err(panic) => Err(Status::internal(format!(
                 "the handler of {} panicked: {}",
                 method.full_name,
@@ -137,6 +137,23 @@ impl Transport for MemoryTransport {
             }
         }
         outcome
+    }
+
+    async fn clear_cache(
+        &self,
+        _method: &'static crate::info::MethodInfo,
+        _text: Option<&str>,
+    ) -> Result<bool, Error> {
+        // The in-memory bus caches nothing: there is nothing to clear.
+        Ok(false)
+    }
+
+    async fn stats(&self) -> Result<Vec<crate::stats::MethodStats>, Error> {
+        Ok(Vec::new())
+    }
+
+    async fn flush_stats(&self) -> Result<(), Error> {
+        Ok(())
     }
 
     async fn instances(

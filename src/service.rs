@@ -10,7 +10,6 @@ use std::future::Future;
 use async_trait::async_trait;
 use prost::Message;
 
-use crate::cache_key::CacheKeyWriter;
 use crate::info::{Method, ServiceInfo};
 use crate::status::Status;
 
@@ -21,24 +20,16 @@ pub trait Service: Send + Sync + 'static {
     /// The service's metadata.
     fn info(&self) -> &'static ServiceInfo;
 
-    /// Handles one call of `method` (its proto name) with an encoded request.
-    async fn call(&self, method: &str, request: &[u8]) -> Result<Handled, Status>;
-}
-
-/// A successfully handled call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handled {
-    /// The encoded reply.
-    pub reply: Vec<u8>,
-    /// The text of the request's cache key, for methods that cache replies.
-    pub cache_key: Option<String>,
+    /// Handles one call of `method` (its proto name) with an encoded
+    /// request, returning the encoded reply.
+    async fn call(&self, method: &str, request: &[u8]) -> Result<Vec<u8>, Status>;
 }
 
 /// Decodes a request for `M`, runs `handler` on it and encodes the reply.
 ///
 /// A request that does not decode never reaches the handler: the caller
 /// gets `INVALID_ARGUMENT` naming the method and the expected type.
-pub async fn handle<M, F, Fut>(request: &[u8], handler: F) -> Result<Handled, Status>
+pub async fn handle<M, F, Fut>(request: &[u8], handler: F) -> Result<Vec<u8>, Status>
 where
     M: Method,
     F: FnOnce(M::Request) -> Fut,
@@ -51,16 +42,8 @@ where
             M::INFO.request_type
         ))
     })?;
-    let cache_key = M::INFO.cache_key.map(|template| {
-        let mut key = CacheKeyWriter::new(template);
-        M::cache_key(&request, &mut key);
-        key.finish()
-    });
     let reply = handler(request).await?;
-    Ok(Handled {
-        reply: reply.encode_to_vec(),
-        cache_key,
-    })
+    Ok(reply.encode_to_vec())
 }
 
 /// The status for a call of a method that `service` does not have.

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::info::{MethodInfo, ServiceInfo};
 use crate::server::ServerConfig;
 use crate::service::Service;
+use crate::stats::MethodStats;
 use crate::status::Status;
 use crate::trace::TraceParent;
 
@@ -31,6 +32,17 @@ pub(crate) struct OutgoingCall {
     pub traceparent: Option<TraceParent>,
     /// Whether to wait for a worker when none is live.
     pub wait_for_worker: bool,
+    /// For a method whose replies are cached: how to use the cache.
+    pub cache: Option<CacheUse>,
+}
+
+/// How a call of a cached method uses the cache.
+#[derive(Debug)]
+pub(crate) struct CacheUse {
+    /// The request's cache key text, as the method's template makes it.
+    pub text: String,
+    /// Whether to skip the lookup (the reply is still stored).
+    pub bypass: bool,
 }
 
 /// Carries calls and runs workers.
@@ -55,6 +67,21 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
 
     /// Wakes a watcher when the registry may have changed.
     async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error>;
+
+    /// Forgets the cached reply of `method` for the request whose cache key
+    /// text is `text` (true when there was one), or every cached reply of
+    /// `method` when `text` is `None`.
+    async fn clear_cache(
+        &self,
+        method: &'static MethodInfo,
+        text: Option<&str>,
+    ) -> Result<bool, Error>;
+
+    /// The statistics of every method of the bus.
+    async fn stats(&self) -> Result<Vec<MethodStats>, Error>;
+
+    /// Sends the statistics this process recorded and has not sent yet.
+    async fn flush_stats(&self) -> Result<(), Error>;
 }
 
 /// Tells a watcher when to look at the registry again.

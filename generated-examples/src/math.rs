@@ -153,10 +153,7 @@ pub mod math_bus {
             &self,
             method: &str,
             request: &[u8],
-        ) -> ::core::result::Result<
-            ::redis_bus::codegen::Handled,
-            ::redis_bus::codegen::Status,
-        > {
+        ) -> ::core::result::Result<::std::vec::Vec<u8>, ::redis_bus::codegen::Status> {
             match method {
                 "Sum" => {
                     ::redis_bus::codegen::handle::<
@@ -228,6 +225,47 @@ pub mod math_bus {
             request: super::NowRequest,
         ) -> ::core::result::Result<super::NowReply, ::redis_bus::codegen::Status> {
             self.inner.unary::<methods::Now>(request).await
+        }
+    }
+    impl MathClient {
+        /// Clears cached replies of the service's cached rpcs.
+        pub fn clear_cache(&self) -> MathCacheClearer<'_> {
+            MathCacheClearer {
+                inner: &self.inner,
+            }
+        }
+    }
+    /// Clears cached replies of `math.Math`; from [`MathClient::clear_cache`].
+    #[derive(Debug, Clone, Copy)]
+    pub struct MathCacheClearer<'a> {
+        inner: &'a ::redis_bus::codegen::Client,
+    }
+    impl MathCacheClearer<'_> {
+        /// Clears the cached reply of `math.Math/Sum` for `request`; true when there was one.
+        pub async fn sum(
+            &self,
+            request: &super::SumRequest,
+        ) -> ::core::result::Result<bool, ::redis_bus::codegen::Status> {
+            self.inner.clear_cached::<methods::Sum>(request).await
+        }
+        /// Clears every cached reply of `math.Math/Sum`, in O(1).
+        pub async fn sum_all(
+            &self,
+        ) -> ::core::result::Result<(), ::redis_bus::codegen::Status> {
+            self.inner.clear_all_cached::<methods::Sum>().await
+        }
+        /// Clears the cached reply of `math.Math/Now` for `request`; true when there was one.
+        pub async fn now(
+            &self,
+            request: &super::NowRequest,
+        ) -> ::core::result::Result<bool, ::redis_bus::codegen::Status> {
+            self.inner.clear_cached::<methods::Now>(request).await
+        }
+        /// Clears every cached reply of `math.Math/Now`, in O(1).
+        pub async fn now_all(
+            &self,
+        ) -> ::core::result::Result<(), ::redis_bus::codegen::Status> {
+            self.inner.clear_all_cached::<methods::Now>().await
         }
     }
 }

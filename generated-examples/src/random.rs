@@ -173,10 +173,7 @@ pub mod random_bus {
             &self,
             method: &str,
             request: &[u8],
-        ) -> ::core::result::Result<
-            ::redis_bus::codegen::Handled,
-            ::redis_bus::codegen::Status,
-        > {
+        ) -> ::core::result::Result<::std::vec::Vec<u8>, ::redis_bus::codegen::Status> {
             match method {
                 "Uuid" => {
                     ::redis_bus::codegen::handle::<

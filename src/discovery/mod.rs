@@ -153,6 +153,12 @@ impl Discovery {
         })
     }
 
+    /// The statistics of every method of the bus, by full name: what every
+    /// client and worker recorded (each sends its counts every second).
+    pub async fn stats(&self) -> Result<Vec<crate::stats::MethodStats>, Error> {
+        self.bus.transport.stats().await
+    }
+
     /// A stream of changes from now on: services, instances up and down.
     pub async fn watch(&self) -> Result<Watch, Error> {
         Watch::start(self.bus.clone()).await

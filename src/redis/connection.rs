@@ -74,6 +74,26 @@ impl Connector {
             .map_err(|error| self.error("cannot connect to Redis at", error))
     }
 
+    /// A connection whose reads are cached in this process and invalidated
+    /// by Redis (RESP3 client tracking), for cache lookups.
+    pub(crate) async fn near_cache(&self) -> Result<MultiplexedConnection, Error> {
+        let info = self.client.get_connection_info().clone();
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let client = Client::open(info.set_redis_settings(settings))
+            .map_err(|error| self.error("cannot open a near-cache connection to", error))?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None)
+            .set_cache_config(redis::caching::CacheConfig::new());
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|error| self.error("cannot open a near-cache connection to", error))
+    }
+
     /// Our error for a redis-rs error met while doing `what` at this URL.
     pub(crate) fn error(&self, what: &str, error: RedisError) -> Error {
         redis_error(&format!("{what} {}", self.shown_url), error)

@@ -14,6 +14,11 @@
 //! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
 //! | `rb:{<bus>:<service>@<major>}:instance:<instance>` | a worker's registration (hash with a TTL) |
 //! | `rb:{<bus>:registry}:services` | every `<service>@<major>` ever served (set) |
+//! | `rb:{<bus>:cache:<method>}:<fingerprint>:<key>` | a cached reply, prefixed with its generation (string) |
+//! | `rb:{<bus>:cache:<method>}:lock:<fingerprint>:<key>` | the worker computing a cached reply (string with a TTL) |
+//! | `rb:{<bus>:cache:<method>}:generation` | bumped to clear every cached reply of a method (string) |
+//! | `rb:{<bus>:stats}:methods` | every method with statistics (set) |
+//! | `rb:{<bus>:stats}:method:<method>` | a method's counters, added into by every process (hash) |
 //! | `rb:{<bus>:registry}:events` | workers starting and stopping (capped stream) |
 //! | `rb:{<bus>:client:<client>}:replies` | replies to one client (list with a TTL) |
 //! | `rb:{<bus>:client:<client>}:batch` | replies the client is dispatching (list with a TTL) |
@@ -79,6 +84,23 @@ impl Keys {
         Some((service.to_owned(), major, self.service(service, major)))
     }
 
+    /// The keys of the cache of method `method` (`package.Service/Method`).
+    pub(crate) fn cache(&self, method: &str) -> CacheKeys {
+        CacheKeys {
+            tag: format!("{PREFIX}{}:cache:{method}}}", self.bus),
+        }
+    }
+
+    /// The set of every method with statistics.
+    pub(crate) fn stats_methods(&self) -> String {
+        format!("{PREFIX}{}:stats}}:methods", self.bus)
+    }
+
+    /// The counters of method `method` (`package.Service/Method`).
+    pub(crate) fn stats(&self, method: &str) -> String {
+        format!("{PREFIX}{}:stats}}:method:{method}", self.bus)
+    }
+
     /// The reply list of client `client`.
     pub(crate) fn replies(&self, client: &str) -> String {
         format!("{PREFIX}{}:client:{client}}}:replies", self.bus)
@@ -122,6 +144,33 @@ impl ServiceKeys {
     /// The live workers, scored by when their registration expires.
     pub(crate) fn instances(&self) -> String {
         format!("{}:instances", self.tag)
+    }
+}
+
+/// The keys of one method's cache; they share a hash tag, so a lookup is
+/// one `MGET` of the entry and the generation, even on a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CacheKeys {
+    /// `rb:{<bus>:cache:<method>}`.
+    tag: String,
+}
+
+impl CacheKeys {
+    /// The entry of the request whose cache key text is `text`, for schema
+    /// `fingerprint` (16 hex digits, so never `lock` or `generation`).
+    pub(crate) fn entry(&self, fingerprint: &str, text: &str) -> String {
+        format!("{}:{fingerprint}:{text}", self.tag)
+    }
+
+    /// The lock of an entry made by [`CacheKeys::entry`].
+    pub(crate) fn lock(&self, entry: &str) -> Option<String> {
+        let rest = entry.strip_prefix(&self.tag)?.strip_prefix(':')?;
+        Some(format!("{}:lock:{rest}", self.tag))
+    }
+
+    /// The method's generation counter.
+    pub(crate) fn generation(&self) -> String {
+        format!("{}:generation", self.tag)
     }
 }
 

@@ -7,6 +7,7 @@
 //! `keys` (every key), `envelope` (what is in them), `scripts` (the Lua),
 //! `connection` (opening connections), `clock` (bus time), `settings`.
 
+mod cache;
 mod caller;
 mod clock;
 mod connection;
@@ -15,6 +16,7 @@ mod keys;
 mod registry;
 mod scripts;
 mod settings;
+mod stats;
 mod worker;
 
 use std::sync::{Arc, OnceLock};
@@ -22,18 +24,22 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use bytes::Bytes;
 use redis::aio::ConnectionManager;
+use tokio::task::JoinHandle;
 
-use self::caller::Caller;
+use self::caller::{Caller, CallerParts};
 use self::clock::BusClock;
 use self::connection::Connector;
 use self::keys::Keys;
 use self::registry::EventWaiter;
 pub(crate) use self::settings::RedisSettings;
+use self::stats::Stats;
 use self::worker::{RedisWorker, WorkerParts};
 use crate::discovery::Instance;
 use crate::error::Error;
+use crate::info::MethodInfo;
 use crate::server::ServerConfig;
 use crate::service::Service;
+use crate::stats::MethodStats;
 use crate::status::Status;
 use crate::transport::{OutgoingCall, RegistryEvents, Transport, Worker};
 
@@ -52,6 +58,16 @@ pub(crate) struct RedisTransport {
     /// The calling side, started on the first call (a process that only
     /// serves needs no reply reader).
     caller: OnceLock<Caller>,
+    /// Statistics recorded by this process.
+    stats: Arc<Stats>,
+    /// The task that sends them every interval.
+    stats_flusher: JoinHandle<()>,
+}
+
+impl Drop for RedisTransport {
+    fn drop(&mut self) {
+        self.stats_flusher.abort();
+    }
 }
 
 impl std::fmt::Debug for RedisTransport {
@@ -78,6 +94,13 @@ impl RedisTransport {
             .sync(&mut connection)
             .await
             .map_err(|error| connector.error("cannot read the clock of Redis at", error))?;
+        let stats = Arc::new(Stats::default());
+        let stats_flusher = tokio::spawn(stats::flush_periodically(
+            Arc::downgrade(&stats),
+            connection.clone(),
+            keys.clone(),
+            settings.stats_interval,
+        ));
         Ok(RedisTransport {
             connector,
             keys,
@@ -85,18 +108,22 @@ impl RedisTransport {
             clock,
             settings,
             caller: OnceLock::new(),
+            stats,
+            stats_flusher,
         })
     }
 
     fn caller(&self) -> &Caller {
         self.caller.get_or_init(|| {
-            Caller::start(
-                self.connector.clone(),
-                self.connection.clone(),
-                self.keys.clone(),
-                Arc::clone(&self.clock),
-                self.settings.block_timeout,
-            )
+            Caller::start(CallerParts {
+                connector: self.connector.clone(),
+                connection: self.connection.clone(),
+                keys: self.keys.clone(),
+                clock: Arc::clone(&self.clock),
+                stats: Arc::clone(&self.stats),
+                block: self.settings.block_timeout,
+                near_cache: self.settings.near_cache,
+            })
         })
     }
 }
@@ -122,8 +149,44 @@ impl Transport for RedisTransport {
             keys: self.keys.clone(),
             clock: Arc::clone(&self.clock),
             settings: self.settings.clone(),
+            stats: Arc::clone(&self.stats),
         };
         Ok(Box::new(RedisWorker::start(parts, services, config).await?))
+    }
+
+    async fn clear_cache(
+        &self,
+        method: &'static MethodInfo,
+        text: Option<&str>,
+    ) -> Result<bool, Error> {
+        let keys = self.keys.cache(method.full_name);
+        let mut connection = self.connection.clone();
+        let cleared = match text {
+            Some(text) => {
+                cache::clear(
+                    &mut connection,
+                    &keys.entry(method.schema_fingerprint, text),
+                )
+                .await
+            }
+            None => cache::clear_all(&mut connection, &keys)
+                .await
+                .map(|()| true),
+        };
+        cleared.map_err(|error| self.connector.error("cannot clear the cache at", error))
+    }
+
+    async fn stats(&self) -> Result<Vec<MethodStats>, Error> {
+        stats::read(&mut self.connection.clone(), &self.keys)
+            .await
+            .map_err(|error| self.connector.error("cannot read statistics at", error))
+    }
+
+    async fn flush_stats(&self) -> Result<(), Error> {
+        self.stats
+            .flush(&mut self.connection.clone(), &self.keys)
+            .await
+            .map_err(|error| self.connector.error("cannot send statistics to", error))
     }
 
     async fn instances(&self, only: Option<&str>) -> Result<Vec<Instance>, Error> {

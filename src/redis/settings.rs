@@ -19,6 +19,11 @@ pub(crate) struct RedisSettings {
     pub block_timeout: Duration,
     /// The most requests a worker takes in one command.
     pub take_batch: usize,
+    /// How often recorded statistics are sent.
+    pub stats_interval: Duration,
+    /// Whether cache lookups go through a client-side cache that Redis
+    /// invalidates (RESP3 client tracking).
+    pub near_cache: bool,
 }
 
 impl Default for RedisSettings {
@@ -29,6 +34,8 @@ impl Default for RedisSettings {
             reply_ttl: Duration::from_secs(60),
             block_timeout: Duration::from_secs(2),
             take_batch: 64,
+            stats_interval: Duration::from_secs(1),
+            near_cache: false,
         }
     }
 }

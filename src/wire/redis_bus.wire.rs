@@ -28,6 +28,19 @@ pub struct Request {
     /// The caller's W3C trace context ("00-<trace id>-<span id>-<flags>").
     #[prost(string, tag = "7")]
     pub traceparent: crate::codegen::prost::alloc::string::String,
+    /// For a method whose replies are cached: the Redis key the reply is
+    /// cached under (empty otherwise).
+    #[prost(string, tag = "8")]
+    pub cache_key: crate::codegen::prost::alloc::string::String,
+    /// The method's cache generation when the caller missed the cache; the
+    /// reply is stored stamped with it, so that a clear of the whole method
+    /// in between makes it stale.
+    #[prost(uint64, tag = "9")]
+    pub cache_generation: u64,
+    /// The caller bypassed the cache: compute a fresh reply even when one is
+    /// cached, and replace it.
+    #[prost(bool, tag = "10")]
+    pub cache_refresh: bool,
 }
 /// The outcome of one call, pushed onto the caller's reply list.
 #[derive(Clone, PartialEq, Eq, Hash, crate::codegen::prost::Message)]

@@ -6,6 +6,15 @@
 //! - [`v1_cache_changed`]: 1.3.0 changes `Sum`'s cache key template;
 //! - [`v1_method_removed`]: 1.3.0 drops `Now`;
 //! - [`v2`]: 2.0.0 sums a list of terms, a breaking change as a new major.
+//!
+//! And [`keys`], a cached method whose key template mixes every kind of
+//! placeholder, for the property test of collision-free cache keys.
+
+/// A cached method with string, optional, nested, bytes and float
+/// placeholders.
+pub mod keys {
+    include!(concat!(env!("OUT_DIR"), "/keys/keys.rs"));
+}
 
 macro_rules! variant {
     ($(#[$doc:meta])* $name:ident) => {

@@ -34,6 +34,7 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             }
         }
     });
+    let cache = emit_cache_clearer(service, &client_name);
     quote! {
         #[doc = #client_doc]
         #[derive(Debug, Clone)]
@@ -62,6 +63,74 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             }
 
             #(#calls)*
+        }
+
+        #cache
+    }
+}
+
+/// `clear_cache()` on the client, and the clearer it returns, with two
+/// methods per cached rpc: one request, or every request. Nothing for a
+/// service without cached rpcs.
+fn emit_cache_clearer(
+    service: &ServiceContext<'_>,
+    client_name: &proc_macro2::Ident,
+) -> TokenStream {
+    let cached: Vec<_> = service
+        .methods
+        .iter()
+        .filter(|method| method.model.cache_key.is_some())
+        .collect();
+    if cached.is_empty() {
+        return TokenStream::new();
+    }
+    let codegen = &service.codegen;
+    let clearer_name = format_ident!("{}CacheClearer", service.trait_ident());
+    let full_name = &service.model.full_name;
+    let clearer_doc =
+        format!(" Clears cached replies of `{full_name}`; from [`{client_name}::clear_cache`].");
+    let clears = cached.iter().map(|method| {
+        let proto_name = &method.model.proto_name;
+        let one = names::snake_ident(proto_name);
+        let all = format_ident!("{}_all", names::snake_ident(proto_name));
+        let method_type = names::type_ident(proto_name);
+        let request = message_type(&method.method.input_type, 1);
+        let one_doc = format!(
+            " Clears the cached reply of `{}` for `request`; true when there was one.",
+            method.model.full_name
+        );
+        let all_doc = format!(
+            " Clears every cached reply of `{}`, in O(1).",
+            method.model.full_name
+        );
+        quote! {
+            #[doc = #one_doc]
+            pub async fn #one(&self, request: &#request) -> ::core::result::Result<bool, #codegen::Status> {
+                self.inner.clear_cached::<methods::#method_type>(request).await
+            }
+
+            #[doc = #all_doc]
+            pub async fn #all(&self) -> ::core::result::Result<(), #codegen::Status> {
+                self.inner.clear_all_cached::<methods::#method_type>().await
+            }
+        }
+    });
+    quote! {
+        impl #client_name {
+            /// Clears cached replies of the service's cached rpcs.
+            pub fn clear_cache(&self) -> #clearer_name<'_> {
+                #clearer_name { inner: &self.inner }
+            }
+        }
+
+        #[doc = #clearer_doc]
+        #[derive(Debug, Clone, Copy)]
+        pub struct #clearer_name<'a> {
+            inner: &'a #codegen::Client,
+        }
+
+        impl #clearer_name<'_> {
+            #(#clears)*
         }
     }
 }

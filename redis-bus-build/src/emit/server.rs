@@ -97,7 +97,7 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
                 &self,
                 method: &str,
                 request: &[u8],
-            ) -> ::core::result::Result<#codegen::Handled, #codegen::Status> {
+            ) -> ::core::result::Result<::std::vec::Vec<u8>, #codegen::Status> {
                 match method {
                     #(#arms)*
                     _ => ::core::result::Result::Err(#codegen::unknown_method(&SERVICE, method)),

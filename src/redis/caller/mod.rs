@@ -4,6 +4,7 @@
 //! queues it), and waits for the reader to hand it its reply. See `writer`
 //! and `reader` for how requests and replies are batched.
 
+mod lookup;
 mod pending;
 mod reader;
 mod schema_check;
@@ -18,6 +19,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use self::lookup::{CacheLookup, Looked};
 use self::pending::Pending;
 use self::reader::Reader;
 use self::schema_check::SchemaCheck;
@@ -26,6 +28,7 @@ use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
 use crate::redis::envelope::{RequestId, encode_request};
 use crate::redis::keys::Keys;
+use crate::redis::stats::Stats;
 use crate::status::Status;
 use crate::transport::OutgoingCall;
 use crate::wire;
@@ -51,19 +54,42 @@ pub(crate) struct Caller {
     connection: ConnectionManager,
     /// Verdicts of the schema check.
     schema_check: SchemaCheck,
+    /// Looks in the result cache.
+    lookup: CacheLookup,
     /// The reader and writer tasks, stopped when the caller is dropped.
     tasks: [JoinHandle<()>; 2],
 }
 
+/// What a caller needs from its transport.
+pub(crate) struct CallerParts {
+    /// Opens dedicated connections.
+    pub connector: Connector,
+    /// The shared connection.
+    pub connection: ConnectionManager,
+    /// The bus's keys.
+    pub keys: Keys,
+    /// The bus clock.
+    pub clock: Arc<BusClock>,
+    /// Where cache hits and misses are counted.
+    pub stats: Arc<Stats>,
+    /// How long one blocking wait for replies lasts.
+    pub block: Duration,
+    /// Whether cache lookups go through the near cache.
+    pub near_cache: bool,
+}
+
 impl Caller {
     /// Starts the reader and writer of a new client.
-    pub(crate) fn start(
-        connector: Connector,
-        connection: ConnectionManager,
-        keys: Keys,
-        clock: Arc<BusClock>,
-        block: Duration,
-    ) -> Caller {
+    pub(crate) fn start(parts: CallerParts) -> Caller {
+        let CallerParts {
+            connector,
+            connection,
+            keys,
+            clock,
+            stats,
+            block,
+            near_cache,
+        } = parts;
         let client_id: u64 = rand::random();
         let client = format!("{client_id:016x}");
         let reply_key = keys.replies(&client);
@@ -74,6 +100,13 @@ impl Caller {
             clock: Arc::clone(&clock),
             pending: Arc::clone(&pending),
             keys: keys.clone(),
+        };
+        let lookup = CacheLookup {
+            connection: connection.clone(),
+            connector: connector.clone(),
+            near_cache,
+            near: Default::default(),
+            stats,
         };
         let reader = Reader {
             connector,
@@ -93,6 +126,7 @@ impl Caller {
             clock,
             connection,
             schema_check: SchemaCheck::default(),
+            lookup,
             tasks: [tokio::spawn(writer.run(inbox)), tokio::spawn(reader.run())],
         }
     }
@@ -100,6 +134,29 @@ impl Caller {
     /// Queues `call` and waits for its reply. The caller bounds the wait by
     /// the call's deadline.
     pub(crate) async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        let cache_refresh = call.cache.as_ref().is_some_and(|cache| cache.bypass);
+        let (cache_key, cache_generation) = match &call.cache {
+            Some(cache) => {
+                let keys = self.keys.cache(call.method.full_name);
+                let method = call.method;
+                match self
+                    .lookup
+                    .look(
+                        &keys,
+                        method.full_name,
+                        method.schema_fingerprint,
+                        &cache.text,
+                        cache.bypass,
+                    )
+                    .await
+                {
+                    Looked::Hit(reply) => return Ok(reply),
+                    Looked::Miss { entry, generation } => (entry, generation),
+                    Looked::Unavailable => (String::new(), 0),
+                }
+            }
+            None => (String::new(), 0),
+        };
         self.schema_check
             .check(
                 call.service,
@@ -127,6 +184,9 @@ impl Caller {
             deadline_ms: self.clock.to_bus_ms(call.deadline).max(0) as u64,
             timeout_ms: u32::try_from(remaining.as_millis()).unwrap_or(u32::MAX),
             traceparent: call.traceparent.map(|t| t.to_string()).unwrap_or_default(),
+            cache_key,
+            cache_generation,
+            cache_refresh,
         };
         let service = self
             .keys

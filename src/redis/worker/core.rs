@@ -16,6 +16,7 @@ use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
 use crate::redis::keys::{Keys, ServiceKeys};
 use crate::redis::settings::RedisSettings;
+use crate::redis::stats::Stats;
 use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
 
@@ -50,6 +51,8 @@ pub(crate) struct WorkerParts {
     pub clock: Arc<BusClock>,
     /// Pacing.
     pub settings: RedisSettings,
+    /// Where statistics are counted.
+    pub stats: Arc<Stats>,
 }
 
 /// The state the worker's tasks share.
@@ -70,6 +73,8 @@ pub(crate) struct Core {
     pub clock: Arc<BusClock>,
     /// Pacing of the transport.
     pub settings: RedisSettings,
+    /// Where statistics are counted.
+    pub stats: Arc<Stats>,
     /// How the server runs.
     pub config: ServerConfig,
     /// The services, by index.
@@ -112,6 +117,7 @@ impl Core {
             connector: parts.connector,
             clock: parts.clock,
             settings: parts.settings,
+            stats: parts.stats,
             services,
             permits,
             completions,
@@ -186,11 +192,11 @@ impl Core {
     }
 
     /// Hands a finished (or skipped) request to the replier.
-    pub(crate) fn complete(&self, taken: Taken, reply: Option<(String, Vec<u8>)>) {
+    pub(crate) fn complete(&self, completion: Completion) {
         // The replier outlives every handler (shutdown waits for handlers
         // before closing it), so the send only fails after a crash of the
         // replier task, when the request stays filed for reclaiming.
-        let _ = self.completions.send(Completion { taken, reply });
+        let _ = self.completions.send(completion);
     }
 
     fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(usize, Bytes)>> {

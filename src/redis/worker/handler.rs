@@ -13,15 +13,18 @@ use futures_util::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, field};
 
+use super::cached::{self, CacheWrite, Guard};
 use super::core::{Core, Served};
+use super::replier::Completion;
 use super::taken::Taken;
 use crate::context::CallContext;
 use crate::debug_report::{self, Failure, panic_message};
 use crate::error::{Error, ErrorKind};
 use crate::info::MethodInfo;
+use crate::redis::cache::entry_value;
 use crate::redis::envelope::{decode_request, encode_reply};
 use crate::server::Mode;
-use crate::service::{Handled, unknown_method};
+use crate::service::unknown_method;
 use crate::status::Status;
 use crate::trace::TraceParent;
 use crate::wire;
@@ -38,29 +41,40 @@ pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphore
                 bytes = taken.element.len(),
                 "dropping a queued element that is not a redis-bus request: {reason}"
             );
-            core.complete(taken, None);
+            core.complete(Completion {
+                taken,
+                reply: None,
+                cache: None,
+            });
             return;
         }
     };
-    let outcome = outcome(&core, served, &taken, &request).await;
+    let mut cache_write = None;
+    let outcome = outcome(&core, served, &taken, &request, &mut cache_write).await;
     drop(permit);
     let reply = outcome.map(|outcome| {
-        let reply = encode_reply(request.call_id, outcome.map(|handled| handled.reply));
+        let reply = encode_reply(request.call_id, outcome);
         (request.reply_to, reply)
     });
-    core.complete(taken, reply);
+    core.complete(Completion {
+        taken,
+        reply,
+        cache: cache_write,
+    });
 }
 
 /// The outcome of `request`, or `None` when nobody waits for one any more.
+/// For a cached method, `cache_write` says what to do with the cache.
 async fn outcome(
     core: &Core,
     served: &Served,
     taken: &Taken,
     request: &wire::Request,
-) -> Option<Result<Handled, Status>> {
+    cache_write: &mut Option<CacheWrite>,
+) -> Option<Result<Vec<u8>, Status>> {
     let service = served.service.info();
-    let deadline = (request.deadline_ms != 0).then_some(request.deadline_ms as i64);
-    if deadline.is_some_and(|deadline| core.clock.now_ms() >= deadline) {
+    let deadline_ms = (request.deadline_ms != 0).then_some(request.deadline_ms as i64);
+    if deadline_ms.is_some_and(|deadline| core.clock.now_ms() >= deadline) {
         tracing::debug!(
             service = service.name,
             method = %request.method,
@@ -89,7 +103,27 @@ async fn outcome(
             core.config.max_request_bytes
         ))));
     }
-    run(core, served, method, request, deadline).await
+    let deadline = match deadline_ms {
+        Some(deadline) => core.clock.to_instant(deadline),
+        None => tokio::time::Instant::now() + crate::bus::DEFAULT_TIMEOUT,
+    };
+    match cached::guard(core, method, request, deadline).await {
+        Guard::Uncached => run(core, served, method, request, deadline).await,
+        Guard::Hit(reply) => Some(Ok(reply.to_vec())),
+        Guard::Expired => None,
+        Guard::Locked(mut write) => {
+            let outcome = run(core, served, method, request, deadline).await;
+            if let Some(Ok(reply)) = &outcome {
+                write.store = Some((
+                    entry_value(request.cache_generation, reply),
+                    method.cache_ttl_seconds,
+                ));
+                core.stats.cache_store(method.full_name);
+            }
+            *cache_write = Some(write);
+            outcome
+        }
+    }
 }
 
 /// Runs the handler for `request` within its deadline and trace.
@@ -98,8 +132,8 @@ async fn run(
     served: &Served,
     method: &'static MethodInfo,
     request: &wire::Request,
-    deadline: Option<i64>,
-) -> Option<Result<Handled, Status>> {
+    deadline: tokio::time::Instant,
+) -> Option<Result<Vec<u8>, Status>> {
     let parent = TraceParent::parse(&request.traceparent);
     let own = parent.map_or_else(TraceParent::new_root, TraceParent::child);
     let span = tracing::info_span!(
@@ -113,10 +147,6 @@ async fn run(
         outcome = field::Empty,
         duration_us = field::Empty,
     );
-    let deadline = match deadline {
-        Some(deadline) => core.clock.to_instant(deadline),
-        None => tokio::time::Instant::now() + crate::bus::DEFAULT_TIMEOUT,
-    };
     let context = CallContext::new(deadline, Some(own.to_string()));
     let started = StdInstant::now();
     let call = context.scope(served.service.call(method.name, &request.payload));

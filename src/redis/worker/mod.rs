@@ -7,6 +7,7 @@
 //! deregister, giving back to the queue anything still filed under the
 //! worker.
 
+mod cached;
 mod core;
 mod handler;
 mod heartbeat;

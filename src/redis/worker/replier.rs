@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::cached::CacheWrite;
 use super::core::Core;
 use super::taken::{Origin, Taken};
 
@@ -28,6 +29,8 @@ pub(crate) struct Completion {
     /// The reply list and the encoded reply; `None` when nobody waits for
     /// an answer (garbage, or a caller past its deadline).
     pub reply: Option<(String, Vec<u8>)>,
+    /// For a cached method: the reply to store, and the lock to release.
+    pub cache: Option<CacheWrite>,
 }
 
 /// Sends completions until `finish` fires, then sends what is left and
@@ -87,6 +90,18 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
             Some((_, replies)) => replies.push(reply),
             None => lists.push((list, vec![reply])),
         }
+    }
+    // Stored before the replies go out: a caller that calls again as soon
+    // as it has its reply finds it cached.
+    for write in batch.iter().filter_map(|c| c.cache.as_ref()) {
+        if let Some((value, ttl)) = &write.store {
+            let set = pipe.cmd("SET").arg(&write.entry).arg(value);
+            if let Some(seconds) = ttl {
+                set.arg("EX").arg(*seconds);
+            }
+            set.ignore();
+        }
+        pipe.cmd("DEL").arg(&write.lock).ignore();
     }
     for (list, replies) in &lists {
         pipe.cmd("RPUSH").arg(*list).arg(replies).ignore();

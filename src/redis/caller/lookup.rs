@@ -1,0 +1,119 @@
+//! The client's side of the result cache: look in the cache before sending
+//! a call of a cached method, through the near cache when it is on.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+
+use crate::redis::cache::{self, Lookup};
+use crate::redis::connection::Connector;
+use crate::redis::keys::CacheKeys;
+use crate::redis::stats::Stats;
+
+/// Looks replies up, counting hits and misses.
+#[derive(Debug)]
+pub(crate) struct CacheLookup {
+    /// The shared connection.
+    pub connection: ConnectionManager,
+    /// Opens the near-cache connection.
+    pub connector: Connector,
+    /// Whether lookups go through the near cache.
+    pub near_cache: bool,
+    /// The near-cache connection, once open (and until it fails).
+    pub near: Mutex<Option<MultiplexedConnection>>,
+    /// Where hits and misses are counted.
+    pub stats: Arc<Stats>,
+}
+
+/// What a call of a cached method does after the lookup.
+pub(crate) enum Looked {
+    /// Answer with the cached reply.
+    Hit(Bytes),
+    /// Send the call, storing its reply under `entry` stamped with
+    /// `generation`.
+    Miss {
+        /// The entry's key.
+        entry: String,
+        /// The method's cache generation at the lookup.
+        generation: u64,
+    },
+    /// The cache cannot be read: send the call without it.
+    Unavailable,
+}
+
+impl CacheLookup {
+    /// Looks up the entry of `text` for `method` (with schema
+    /// `fingerprint`); a bypassing call reads only the generation it will
+    /// store with.
+    pub(crate) async fn look(
+        &self,
+        keys: &CacheKeys,
+        method: &'static str,
+        fingerprint: &str,
+        text: &str,
+        bypass: bool,
+    ) -> Looked {
+        let entry = keys.entry(fingerprint, text);
+        let found = match self.read(keys, &entry).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, method, "the cache cannot be read; calling without it");
+                return Looked::Unavailable;
+            }
+        };
+        match found.hit {
+            Some(reply) if !bypass => {
+                self.stats.cache_hit(method);
+                Looked::Hit(reply)
+            }
+            _ => {
+                if !bypass {
+                    self.stats.cache_miss(method);
+                }
+                Looked::Miss {
+                    entry,
+                    generation: found.generation,
+                }
+            }
+        }
+    }
+
+    /// Reads through the near cache when it is on and works, else through
+    /// the shared connection.
+    async fn read(&self, keys: &CacheKeys, entry: &str) -> redis::RedisResult<Lookup> {
+        if let Some(mut near) = self.near_connection().await {
+            match cache::lookup(&mut near, keys, entry).await {
+                Ok(found) => return Ok(found),
+                Err(error) => {
+                    tracing::warn!(%error, "the near cache failed; reopening it on the next lookup");
+                    *self.lock_near() = None;
+                }
+            }
+        }
+        cache::lookup(&mut self.connection.clone(), keys, entry).await
+    }
+
+    async fn near_connection(&self) -> Option<MultiplexedConnection> {
+        if !self.near_cache {
+            return None;
+        }
+        if let Some(connection) = self.lock_near().clone() {
+            return Some(connection);
+        }
+        match self.connector.near_cache().await {
+            Ok(connection) => {
+                *self.lock_near() = Some(connection.clone());
+                Some(connection)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the near cache cannot be opened; reading Redis directly");
+                None
+            }
+        }
+    }
+
+    fn lock_near(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.near.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
