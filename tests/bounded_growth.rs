@@ -1,35 +1,34 @@
 //! Nothing grows without bound: after 100k calls, the queues, the requests
-//! filed under workers and the reply lists are back to empty, and nothing
-//! but the live workers' registrations is left in Redis.
+//! filed under workers and the reply lists are back to empty; what is left
+//! is the registry (bounded by the number of services and workers) and
+//! per-method statistics (bounded by the number of methods).
 
 mod common;
 
-use generated_examples::math::SumRequest;
-use generated_examples::math::math_bus::{MathClient, MathServer};
+use generated_examples::random::UuidRequest;
+use generated_examples::random::random_bus::{RandomClient, RandomServer};
+use generated_examples::services::RandomService;
 use redis::Commands;
 use redis_bus::Server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_100k_calls_redis_holds_only_registrations() {
+async fn after_100k_calls_only_the_registry_and_statistics_are_left() {
     let (redis, bus) = common::redis_and_bus().await;
     let server = Server::new(&bus)
-        .add_service(MathServer::new(common::Calculator::default()))
+        .add_service(RandomServer::new(RandomService))
         .start()
         .await
         .unwrap();
-    let math = MathClient::new(&bus);
-    const CALLERS: i64 = 256;
-    const CALLS_EACH: i64 = 100_000 / CALLERS + 1;
+    let random = RandomClient::new(&bus);
+    const CALLERS: usize = 256;
+    const CALLS_EACH: usize = 100_000 / CALLERS + 1;
     let callers: Vec<_> = (0..CALLERS)
-        .map(|caller| {
-            let math = math.clone();
+        .map(|_| {
+            let random = random.clone();
             tokio::spawn(async move {
-                for i in 0..CALLS_EACH {
-                    let reply = math
-                        .sum(SumRequest { a: caller, b: i })
-                        .await
-                        .expect("answered");
-                    assert_eq!(reply.sum, caller + i);
+                for _ in 0..CALLS_EACH {
+                    let reply = random.uuid(UuidRequest {}).await.expect("answered");
+                    assert_eq!(reply.uuid.len(), 36);
                 }
             })
         })
@@ -39,16 +38,30 @@ async fn after_100k_calls_redis_holds_only_registrations() {
     }
 
     let mut inspect = common::inspect(&redis);
-    let keys: Vec<String> = inspect.keys("*").unwrap();
-    assert_eq!(
-        keys,
-        vec!["rb:{test:math.Math@1}:instances".to_owned()],
-        "{keys:?}"
+    let mut keys: Vec<String> = inspect.keys("*").unwrap();
+    keys.sort();
+    let instance = format!(
+        "rb:{{test:random.Random@1}}:instance:{}",
+        server.instance_id()
     );
+    let expected = [
+        "rb:{test:random.Random@1}:instances".to_owned(),
+        instance,
+        "rb:{test:registry}:events".to_owned(),
+        "rb:{test:registry}:services".to_owned(),
+    ];
+    let unexpected: Vec<&String> = keys
+        .iter()
+        .filter(|key| !expected.contains(key) && !key.starts_with("rb:{test:stats}:"))
+        .collect();
+    assert!(unexpected.is_empty(), "left behind: {unexpected:?}");
+    let events: usize = inspect.xlen("rb:{test:registry}:events").unwrap();
+    assert!(events < 10, "{events} events");
+
     server.shutdown().await.unwrap();
-    let keys: Vec<String> = inspect.keys("*").unwrap();
+    let left: Vec<String> = inspect.keys("rb:{test:random.Random@1}:*").unwrap();
     assert!(
-        keys.is_empty(),
-        "a stopped worker leaves nothing behind: {keys:?}"
+        left.is_empty(),
+        "a stopped worker leaves nothing of its own: {left:?}"
     );
 }
