@@ -58,6 +58,19 @@ impl Bus {
         self.transport.bus_name()
     }
 
+    /// How many keys the bus holds in Redis (a `SCAN`, for operators).
+    pub async fn count_keys(&self) -> Result<u64, Error> {
+        self.transport.cleanup(true).await
+    }
+
+    /// Removes every key of the bus from Redis (queues, registrations,
+    /// cache, statistics), with `SCAN` and `UNLINK`, never `KEYS`; returns
+    /// how many were removed. Workers still running register again with
+    /// their next heartbeat.
+    pub async fn cleanup(&self) -> Result<u64, Error> {
+        self.transport.cleanup(false).await
+    }
+
     /// Sends the statistics this process recorded and has not sent yet
     /// (they are sent every second anyway): before reading them right
     /// after some calls, or before exiting.

@@ -20,6 +20,8 @@
 
 use std::fmt::{self, Write};
 
+use prost_reflect::{DynamicMessage, ReflectMessage, Value};
+
 /// Builds the text of one cache key; generated `Method::cache_key` code
 /// calls it field by field.
 #[derive(Debug)]
@@ -160,6 +162,89 @@ impl CacheKeyValue for bytes::Bytes {
     fn write_value(&self, out: &mut dyn Write) -> fmt::Result {
         self.as_ref().write_value(out)
     }
+}
+
+impl CacheKeyWriter {
+    /// The cache key text of a request known only by its descriptors (a
+    /// dynamic call from a tool), written exactly as generated code writes
+    /// it for the same request, so that both share cached replies. The
+    /// error names the placeholder that does not fit the message.
+    pub fn dynamic(template: &str, request: &DynamicMessage) -> Result<String, String> {
+        dynamic_key_text(template, request)
+    }
+}
+
+fn dynamic_key_text(template: &str, request: &DynamicMessage) -> Result<String, String> {
+    let mut key = CacheKeyWriter::new(template);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        key.literal(&rest[..open]);
+        let close = rest[open..]
+            .find('}')
+            .map(|close| open + close)
+            .ok_or_else(|| format!("unbalanced braces in cache key template {template:?}"))?;
+        write_path(&mut key, request, &rest[open + 1..close])?;
+        rest = &rest[close + 1..];
+    }
+    key.literal(rest);
+    Ok(key.finish())
+}
+
+/// Writes the value at a dotted `path` of `message`, or `~` where a field
+/// with presence on the way is unset.
+fn write_path(
+    key: &mut CacheKeyWriter,
+    message: &DynamicMessage,
+    path: &str,
+) -> Result<(), String> {
+    let mut current = message.clone();
+    let mut segments = path.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let field = current
+            .descriptor()
+            .get_field_by_name(segment)
+            .ok_or_else(|| {
+                format!(
+                    "placeholder {{{path}}}: no field `{segment}` in {}",
+                    current.descriptor().full_name()
+                )
+            })?;
+        let has_presence = field.supports_presence()
+            && field.cardinality() != prost_reflect::Cardinality::Required;
+        if has_presence && !current.has_field(&field) {
+            key.optional::<str>(None);
+            return Ok(());
+        }
+        let value = current.get_field(&field).into_owned();
+        if segments.peek().is_some() {
+            match value {
+                Value::Message(inner) => current = inner,
+                _ => {
+                    return Err(format!(
+                        "placeholder {{{path}}}: `{segment}` is not a message"
+                    ));
+                }
+            }
+            continue;
+        }
+        match value {
+            Value::Bool(v) => key.value(&v),
+            Value::I32(v) | Value::EnumNumber(v) => key.value(&v),
+            Value::I64(v) => key.value(&v),
+            Value::U32(v) => key.value(&v),
+            Value::U64(v) => key.value(&v),
+            Value::F32(v) => key.value(&v),
+            Value::F64(v) => key.value(&v),
+            Value::String(v) => key.value(v.as_str()),
+            Value::Bytes(v) => key.value(&v),
+            _ => {
+                return Err(format!(
+                    "placeholder {{{path}}}: `{segment}` is not a scalar"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use prost::Message;
 use tokio::time::Instant;
 use tracing::{Instrument, field};
@@ -54,6 +55,29 @@ impl Client {
     /// call's deadline.
     pub async fn unary<M: Method>(&self, request: M::Request) -> Result<M::Reply, Status> {
         let method = M::INFO;
+        let cache_text = method
+            .cache_key
+            .map(|template| cache_key_text::<M>(template, &request));
+        let reply = self
+            .call_encoded(method, request.encode_to_vec(), cache_text)
+            .await?;
+        M::Reply::decode(reply).map_err(|error| {
+            Status::internal(format!(
+                "the reply of {} does not decode as {}: {error}",
+                method.full_name, method.reply_type
+            ))
+        })
+    }
+
+    /// Calls `method` with an encoded request and returns the encoded
+    /// reply; `cache_text` is the request's cache key text for a cached
+    /// method. Typed and dynamic calls both go through here.
+    pub(crate) async fn call_encoded(
+        &self,
+        method: &'static MethodInfo,
+        payload: Vec<u8>,
+        cache_text: Option<String>,
+    ) -> Result<Bytes, Status> {
         let (deadline, timeout) = self.deadline(method);
         // A call made while serving another continues its trace.
         let trace = CallContext::current()
@@ -70,14 +94,14 @@ impl Client {
             duration_us = field::Empty,
         );
         let started = std::time::Instant::now();
-        let cache = method.cache_key.map(|template| CacheUse {
-            text: cache_key_text::<M>(template, &request),
+        let cache = cache_text.map(|text| CacheUse {
+            text,
             bypass: self.options.bypass_cache,
         });
         let call = OutgoingCall {
             service: self.service,
             method,
-            payload: request.encode_to_vec(),
+            payload,
             deadline,
             traceparent: Some(trace),
             wait_for_worker: self.options.wait_for_worker,
@@ -85,13 +109,7 @@ impl Client {
         };
         let transport = self.bus.transport.call(call).instrument(span.clone());
         let result = match tokio::time::timeout_at(deadline, transport).await {
-            Ok(Ok(reply)) => M::Reply::decode(reply).map_err(|error| {
-                Status::internal(format!(
-                    "the reply of {} does not decode as {}: {error}",
-                    method.full_name, method.reply_type
-                ))
-            }),
-            Ok(Err(status)) => Err(status),
+            Ok(reply) => reply,
             Err(_) => Err(Status::deadline_exceeded(format!(
                 "{} did not answer within its deadline of {} ms",
                 method.full_name,
@@ -111,23 +129,28 @@ impl Client {
     /// Forgets the cached reply of `M` for `request`; true when there was
     /// one. The next call with that request runs the handler again.
     pub async fn clear_cached<M: Method>(&self, request: &M::Request) -> Result<bool, Status> {
-        let template = cached::<M>()?;
+        let template = cached(M::INFO)?;
         let text = cache_key_text::<M>(template, request);
-        self.bus
-            .transport
-            .clear_cache(M::INFO, Some(&text))
-            .await
-            .map_err(|error| Status::unavailable(format!("clearing the cache failed: {error}")))
+        self.clear_cache(M::INFO, Some(&text)).await
     }
 
     /// Forgets every cached reply of `M`, in O(1) whatever their number.
     pub async fn clear_all_cached<M: Method>(&self) -> Result<(), Status> {
-        cached::<M>()?;
+        cached(M::INFO)?;
+        self.clear_cache(M::INFO, None).await.map(drop)
+    }
+
+    /// Forgets the cached reply of `method` for cache key text `text`, or
+    /// every cached reply of `method`.
+    pub(crate) async fn clear_cache(
+        &self,
+        method: &'static MethodInfo,
+        text: Option<&str>,
+    ) -> Result<bool, Status> {
         self.bus
             .transport
-            .clear_cache(M::INFO, None)
+            .clear_cache(method, text)
             .await
-            .map(drop)
             .map_err(|error| Status::unavailable(format!("clearing the cache failed: {error}")))
     }
 
@@ -148,10 +171,11 @@ impl Client {
     }
 }
 
-/// The cache key template of `M`, or the error for a method without one.
-fn cached<M: Method>() -> Result<&'static str, Status> {
-    M::INFO.cache_key.ok_or_else(|| {
-        Status::failed_precondition(format!("{} caches no replies", M::INFO.full_name))
+/// The cache key template of `method`, or the error for a method without
+/// one.
+pub(crate) fn cached(method: &MethodInfo) -> Result<&'static str, Status> {
+    method.cache_key.ok_or_else(|| {
+        Status::failed_precondition(format!("{} caches no replies", method.full_name))
     })
 }
 

@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Incompatible,
     /// A handler failed while the server ran in debug mode.
     Handler,
+    /// What was asked for (a service, a method) is not on the bus.
+    NotFound,
 }
 
 impl Error {
@@ -78,6 +80,11 @@ impl Error {
     /// Whether Redis refused a command for lack of permission.
     pub fn is_permission_denied(&self) -> bool {
         self.kind == ErrorKind::PermissionDenied
+    }
+
+    /// Whether what was asked for (a service, a method) is not on the bus.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
     }
 
     /// Whether a schema or version conflicts with what the bus holds.

@@ -156,6 +156,11 @@ impl Transport for MemoryTransport {
         Ok(())
     }
 
+    async fn cleanup(&self, _dry_run: bool) -> Result<u64, Error> {
+        // An in-memory bus keeps nothing once its workers stop.
+        Ok(0)
+    }
+
     async fn instances(
         &self,
         only: Option<&str>,

@@ -82,6 +82,9 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
 
     /// Sends the statistics this process recorded and has not sent yet.
     async fn flush_stats(&self) -> Result<(), Error>;
+
+    /// Counts the keys of the bus, and removes them unless `dry_run`.
+    async fn cleanup(&self, dry_run: bool) -> Result<u64, Error>;
 }
 
 /// Tells a watcher when to look at the registry again.

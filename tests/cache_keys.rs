@@ -67,6 +67,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
+    fn dynamic_requests_get_the_generated_key(request in request()) {
+        use redis_bus::codegen::prost::Message;
+        let pool = redis_bus_test_services::keys::keys_bus::SERVICE.descriptor_pool().unwrap();
+        let descriptor = pool.get_message_by_name("keys.FindRequest").unwrap();
+        let dynamic = prost_reflect::DynamicMessage::decode(descriptor, request.encode_to_vec().as_slice()).unwrap();
+        let template = Find::INFO.cache_key.unwrap();
+        prop_assert_eq!(CacheKeyWriter::dynamic(template, &dynamic).unwrap(), key(&request));
+    }
+
+    #[test]
     fn distinct_requests_get_distinct_keys(a in request(), b in request()) {
         // Equal protobuf encodings are the same request on the wire.
         use redis_bus::codegen::prost::Message;

@@ -91,6 +91,12 @@ impl Keys {
         }
     }
 
+    /// A SCAN pattern matching every key of this bus, and no other bus's
+    /// (bus names cannot contain `:` or glob characters).
+    pub(crate) fn pattern(&self) -> String {
+        format!("{PREFIX}{}:*", self.bus)
+    }
+
     /// The set of every method with statistics.
     pub(crate) fn stats_methods(&self) -> String {
         format!("{PREFIX}{}:stats}}:methods", self.bus)

@@ -9,6 +9,7 @@
 
 mod cache;
 mod caller;
+mod cleanup;
 mod clock;
 mod connection;
 mod envelope;
@@ -180,6 +181,12 @@ impl Transport for RedisTransport {
         stats::read(&mut self.connection.clone(), &self.keys)
             .await
             .map_err(|error| self.connector.error("cannot read statistics at", error))
+    }
+
+    async fn cleanup(&self, dry_run: bool) -> Result<u64, Error> {
+        cleanup::cleanup(&mut self.connection.clone(), &self.keys, dry_run)
+            .await
+            .map_err(|error| self.connector.error("cannot clean up the bus at", error))
     }
 
     async fn flush_stats(&self) -> Result<(), Error> {

@@ -12,7 +12,11 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager};
 
 use super::keys::Keys;
-use crate::stats::MethodStats;
+use crate::stats::{LATENCY_BOUNDS_US, MethodStats, bucket};
+use crate::status::Status;
+
+/// The number of latency buckets: one per bound, and one for slower calls.
+const BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
 
 /// Counts not yet sent, by method.
 #[derive(Debug, Default)]
@@ -21,14 +25,53 @@ pub(crate) struct Stats {
 }
 
 /// The counts of one method since the last flush.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Counters {
+    calls: u64,
+    errors: u64,
+    latency: [u64; BUCKETS],
+    last_error: Option<String>,
     cache_hits: u64,
     cache_misses: u64,
     cache_stores: u64,
 }
 
+impl Counters {
+    /// Adds `other` (older counts) into `self`.
+    fn absorb(&mut self, other: Counters) {
+        self.calls += other.calls;
+        self.errors += other.errors;
+        for (mine, theirs) in self.latency.iter_mut().zip(other.latency) {
+            *mine += theirs;
+        }
+        if self.last_error.is_none() {
+            self.last_error = other.last_error;
+        }
+        self.cache_hits += other.cache_hits;
+        self.cache_misses += other.cache_misses;
+        self.cache_stores += other.cache_stores;
+    }
+}
+
 impl Stats {
+    /// A call of `method` that a worker handled in `elapsed`, with
+    /// `outcome`.
+    pub(crate) fn call(
+        &self,
+        method: &'static str,
+        elapsed: Duration,
+        outcome: Result<(), &Status>,
+    ) {
+        self.count(method, |c| {
+            c.calls += 1;
+            c.latency[bucket(elapsed)] += 1;
+            if let Err(status) = outcome {
+                c.errors += 1;
+                c.last_error = Some(status.to_string());
+            }
+        });
+    }
+
     /// A call of `method` answered from the cache.
     pub(crate) fn cache_hit(&self, method: &'static str) {
         self.count(method, |c| c.cache_hits += 1);
@@ -45,8 +88,11 @@ impl Stats {
     }
 
     fn count(&self, method: &'static str, add: impl FnOnce(&mut Counters)) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        add(pending.entry(method).or_default());
+        add(self.lock().entry(method).or_default());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Counters>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds the pending counts into Redis.
@@ -55,7 +101,7 @@ impl Stats {
         connection: &mut impl ConnectionLike,
         keys: &Keys,
     ) -> redis::RedisResult<()> {
-        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let pending = std::mem::take(&mut *self.lock());
         if pending.is_empty() {
             return Ok(());
         }
@@ -66,28 +112,48 @@ impl Stats {
                 .arg(*method)
                 .ignore();
             let key = keys.stats(method);
-            for (field, count) in [
-                ("cache_hits", counters.cache_hits),
-                ("cache_misses", counters.cache_misses),
-                ("cache_stores", counters.cache_stores),
-            ] {
-                if count > 0 {
-                    pipe.cmd("HINCRBY").arg(&key).arg(field).arg(count).ignore();
-                }
+            let mut fields = vec![
+                ("calls".to_owned(), counters.calls),
+                ("errors".to_owned(), counters.errors),
+                ("cache_hits".to_owned(), counters.cache_hits),
+                ("cache_misses".to_owned(), counters.cache_misses),
+                ("cache_stores".to_owned(), counters.cache_stores),
+            ];
+            fields.extend(
+                counters
+                    .latency
+                    .iter()
+                    .enumerate()
+                    .map(|(index, &count)| (latency_field(index), count)),
+            );
+            for (field, count) in fields.into_iter().filter(|(_, count)| *count > 0) {
+                pipe.cmd("HINCRBY").arg(&key).arg(field).arg(count).ignore();
+            }
+            if let Some(error) = &counters.last_error {
+                pipe.cmd("HSET")
+                    .arg(&key)
+                    .arg("last_error")
+                    .arg(error)
+                    .ignore();
             }
         }
         let sent = pipe.query_async::<()>(connection).await;
         if sent.is_err() {
             // Put the counts back: they go with the next flush.
-            let mut again = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let mut again = self.lock();
             for (method, counters) in pending {
-                let entry = again.entry(method).or_default();
-                entry.cache_hits += counters.cache_hits;
-                entry.cache_misses += counters.cache_misses;
-                entry.cache_stores += counters.cache_stores;
+                again.entry(method).or_default().absorb(counters);
             }
         }
         sent
+    }
+}
+
+/// The hash field of latency bucket `index`.
+fn latency_field(index: usize) -> String {
+    match LATENCY_BOUNDS_US.get(index) {
+        Some(bound) => format!("latency_us_le_{bound}"),
+        None => "latency_us_over".to_owned(),
     }
 }
 
@@ -126,16 +192,33 @@ pub(crate) async fn read(
     for method in &methods {
         pipe.cmd("HGETALL").arg(keys.stats(method));
     }
-    let hashes: Vec<HashMap<String, u64>> = pipe.query_async(connection).await?;
+    let hashes: Vec<HashMap<String, String>> = pipe.query_async(connection).await?;
     Ok(methods
         .into_iter()
         .zip(hashes)
-        .map(|(method, counts)| {
-            let count = |field: &str| counts.get(field).copied().unwrap_or(0);
+        .map(|(method, mut fields)| {
+            let count = |field: &str| {
+                fields
+                    .get(field)
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(0)
+            };
+            let latency = (0..BUCKETS)
+                .map(|index| {
+                    (
+                        LATENCY_BOUNDS_US.get(index).copied(),
+                        count(&latency_field(index)),
+                    )
+                })
+                .collect();
             MethodStats {
+                calls: count("calls"),
+                errors: count("errors"),
+                latency,
                 cache_hits: count("cache_hits"),
                 cache_misses: count("cache_misses"),
                 cache_stores: count("cache_stores"),
+                last_error: fields.remove("last_error"),
                 method,
             }
         })

@@ -50,8 +50,10 @@ pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphore
         }
     };
     let mut cache_write = None;
+    let started = StdInstant::now();
     let outcome = outcome(&core, served, &taken, &request, &mut cache_write).await;
     drop(permit);
+    record(&core, served, &request, started.elapsed(), outcome.as_ref());
     let reply = outcome.map(|outcome| {
         let reply = encode_reply(request.call_id, outcome);
         (request.reply_to, reply)
@@ -61,6 +63,30 @@ pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphore
         reply,
         cache: cache_write,
     });
+}
+
+/// Counts a call of a known method in the worker's statistics; a call
+/// whose caller stopped waiting counts as `DEADLINE_EXCEEDED`.
+fn record(
+    core: &Core,
+    served: &Served,
+    request: &wire::Request,
+    elapsed: std::time::Duration,
+    outcome: Option<&Result<Vec<u8>, Status>>,
+) {
+    let Some(method) = served.service.info().method(&request.method) else {
+        return;
+    };
+    let expired;
+    let result = match outcome {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(status)) => Err(status),
+        None => {
+            expired = Status::deadline_exceeded("the caller's deadline passed before a reply");
+            Err(&expired)
+        }
+    };
+    core.stats.call(method.full_name, elapsed, result);
 }
 
 /// The outcome of `request`, or `None` when nobody waits for one any more.

@@ -174,6 +174,14 @@ impl Worker for RedisWorker {
         finish.cancel();
         let flushed = tokio::time::timeout(FLUSH_TIMEOUT, replier).await.is_ok();
         self.heartbeat.abort();
+        if let Err(error) = self
+            .core
+            .stats
+            .flush(&mut self.core.connection.clone(), &self.core.keys)
+            .await
+        {
+            tracing::warn!(%error, "could not send the worker's last statistics");
+        }
         if flushed {
             self.deregister().await?;
             registration::announce_stop(&self.core).await;
