@@ -43,6 +43,7 @@ fn sample_services_match_the_checked_in_code() {
     check(
         redis_bus_build::configure(),
         &[
+            "generated-examples/proto/accounts.proto",
             "generated-examples/proto/math.proto",
             "generated-examples/proto/random.proto",
         ],
