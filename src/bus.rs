@@ -40,6 +40,7 @@ impl Bus {
             name: name.to_owned(),
             default_timeout: DEFAULT_TIMEOUT,
             settings: RedisSettings::default(),
+            tls: None,
         }
     }
 
@@ -97,6 +98,9 @@ pub struct BusBuilder {
     default_timeout: Duration,
     /// Transport pacing.
     settings: RedisSettings,
+    /// The CA and client certificate for `rediss://` URLs, when the
+    /// system's trust store does not apply.
+    tls: Option<redis::TlsCertificates>,
 }
 
 impl BusBuilder {
@@ -135,6 +139,27 @@ impl BusBuilder {
         self
     }
 
+    /// Trusts the CA in `ca_pem` (PEM) for `rediss://` URLs, instead of the
+    /// system's trust store: for a Redis whose certificate a private CA
+    /// signed.
+    pub fn tls_ca(mut self, ca_pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.get_or_insert_with(empty_tls).root_cert = Some(ca_pem.into());
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS), both in PEM.
+    pub fn tls_client_certificate(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.get_or_insert_with(empty_tls).client_tls = Some(redis::ClientTlsConfig {
+            client_cert: certificate_pem.into(),
+            client_key: key_pem.into(),
+        });
+        self
+    }
+
     /// Connects, failing with a clear error when Redis cannot be reached or
     /// the settings are invalid.
     pub async fn connect(self) -> Result<Bus, Error> {
@@ -149,10 +174,19 @@ impl BusBuilder {
                 ),
             ));
         }
-        let transport = RedisTransport::connect(&self.url, &self.name, self.settings).await?;
+        let transport =
+            RedisTransport::connect(&self.url, &self.name, self.settings, self.tls).await?;
         Ok(Bus {
             transport: Arc::new(transport),
             default_timeout: self.default_timeout,
         })
+    }
+}
+
+/// TLS settings that change nothing yet.
+fn empty_tls() -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: None,
     }
 }

@@ -94,7 +94,8 @@ pub(crate) enum Acquired {
 
 /// Returns a current entry (`KEYS[1]`, not older than generation `ARGV[1]`;
 /// skipped when refreshing, `ARGV[4]` = 1), or takes its lock (`KEYS[2]`,
-/// owner `ARGV[2]`, for `ARGV[3]` ms).
+/// owner `ARGV[2]`, for `ARGV[3]` ms), also from a dead worker that held it
+/// for this very request (`ARGV[5]`, when the request was reclaimed).
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -104,6 +105,10 @@ if value then
   if generation and generation >= tonumber(ARGV[1]) then return {'cached', value} end
 end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'lock'} end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return {'lock'}
+end
 return {'wait'}
 "#,
     )
@@ -123,6 +128,9 @@ pub(crate) struct LockRequest<'a> {
     pub lock_ms: u64,
     /// Whether the caller bypassed the cache: a cached entry does not count.
     pub refresh: bool,
+    /// For a reclaimed request, the lock owner its dead worker was: its
+    /// lock is taken over rather than waited for.
+    pub dead_owner: Option<&'a str>,
 }
 
 /// Looks at an entry for a worker about to run its request.
@@ -138,6 +146,7 @@ pub(crate) async fn acquire(
         .arg(request.owner)
         .arg(request.lock_ms.max(1))
         .arg(if request.refresh { "1" } else { "0" })
+        .arg(request.dead_owner.unwrap_or(""))
         .invoke_async(connection)
         .await?;
     Ok(match answer.as_slice() {

@@ -1,43 +1,107 @@
-//! Opening connections to Redis, and turning redis-rs errors into ours.
+//! Opening connections to Redis or a Redis Cluster, and turning redis-rs
+//! errors into ours.
 //!
 //! Two kinds of connection, for a reason (see docs/ARCHITECTURE.md):
 //! - one shared, multiplexed connection per bus for ordinary commands; it
-//!   reconnects by itself, and commands from every task pipeline onto it;
-//! - one dedicated connection per blocking reader (BLMOVE, BLMPOP). A
-//!   blocking command stalls everything else on its connection, and
-//!   redis-rs's default 500 ms response timeout would abandon a blocked
-//!   read whose element Redis pops later, losing it. Dedicated connections
-//!   therefore have no response timeout at all.
+//!   reconnects by itself (on a cluster, it routes by slot and follows
+//!   MOVED and ASK);
+//! - one dedicated connection per blocking reader (`BLMOVE`, `XREAD
+//!   BLOCK`), see `blocking`. A blocking command stalls everything else on
+//!   its connection, and redis-rs's default 500 ms response timeout would
+//!   abandon a blocked read whose element Redis pops later, losing it.
+//!   Dedicated connections therefore have no response timeout at all.
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, RedisError};
+use redis::aio::{ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError,
+    TlsCertificates,
+};
 
+use super::shared::{Refused, SharedConnection};
 use crate::error::{Error, ErrorKind};
 
 /// How long opening a TCP connection (and the handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens connections to one Redis.
-#[derive(Debug, Clone)]
+/// The URL schemes that name a cluster by a list of its nodes.
+const CLUSTER_SCHEMES: [(&str, &str); 2] =
+    [("redis+cluster", "redis"), ("rediss+cluster", "rediss")];
+
+/// Opens connections to one Redis or one Redis Cluster.
+#[derive(Clone)]
 pub(crate) struct Connector {
-    /// The redis-rs client for the URL.
-    client: Client,
+    /// What the URL names.
+    target: Target,
     /// The URL with any password hidden, for messages.
     shown_url: String,
 }
 
+/// A single Redis, or a cluster.
+#[derive(Clone)]
+enum Target {
+    /// One Redis.
+    Single(Box<Client>),
+    /// A cluster (boxed: it is much larger than a client).
+    Cluster(Box<Cluster>),
+}
+
+/// What a cluster connector holds.
+#[derive(Clone)]
+struct Cluster {
+    /// The redis-rs cluster client.
+    client: ClusterClient,
+    /// The first node the URL listed: credentials and TLS for direct
+    /// connections to any node.
+    seed: ConnectionInfo,
+    /// The URL's TLS settings, for direct connections.
+    tls: Option<TlsCertificates>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("url", &self.shown_url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Connector {
-    /// A connector for `url` (`redis://[user[:password]@]host[:port][/db]`
-    /// or `rediss://` for TLS). Nothing is opened yet.
-    pub(crate) fn new(url: &str) -> Result<Connector, Error> {
+    /// A connector for `url`: `redis://[user[:password]@]host[:port][/db]`,
+    /// `rediss://...` for TLS, or `redis+cluster://[user[:password]@]host:port,host:port,...`
+    /// (`rediss+cluster://` with TLS) for a cluster. `tls` holds the CA (and
+    /// the client certificate for mutual TLS) when the system's trust
+    /// store does not apply. Nothing is opened yet.
+    pub(crate) fn new(url: &str, tls: Option<TlsCertificates>) -> Result<Connector, Error> {
         let shown_url = hide_password(url);
-        let client = Client::open(url).map_err(|error| {
+        let invalid = |error: RedisError| {
             Error::new(ErrorKind::Config, format!("invalid Redis URL {shown_url}"))
                 .with_source(error)
-        })?;
-        Ok(Connector { client, shown_url })
+        };
+        let target = match cluster_nodes(url) {
+            Some(nodes) => {
+                let seed = nodes[0].as_str().into_connection_info().map_err(invalid)?;
+                let mut builder = ClusterClientBuilder::new(nodes)
+                    .connection_timeout(CONNECT_TIMEOUT)
+                    // Calls have their own deadlines.
+                    .overall_response_timeout(None);
+                if let Some(tls) = &tls {
+                    builder = builder.certs(tls.clone());
+                }
+                Target::Cluster(Box::new(Cluster {
+                    client: builder.build().map_err(invalid)?,
+                    seed,
+                    tls,
+                }))
+            }
+            None => Target::Single(Box::new(match tls {
+                Some(tls) => Client::build_with_tls(url, tls).map_err(invalid)?,
+                None => Client::open(url).map_err(invalid)?,
+            })),
+        };
+        Ok(Connector { target, shown_url })
     }
 
     /// The URL, password hidden.
@@ -45,39 +109,85 @@ impl Connector {
         &self.shown_url
     }
 
-    /// The shared connection: multiplexed, reconnecting after a drop (the
-    /// command that met the drop fails; the next ones go through).
-    pub(crate) async fn shared(&self) -> Result<ConnectionManager, Error> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            // Calls have their own deadlines; background work sets its own
-            // timeouts. A response timeout here would only add a second,
-            // less precise, clock.
-            .set_response_timeout(None)
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        self.client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(|error| self.error("cannot connect to Redis at", error))
+    /// Whether the URL names a cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
     }
 
-    /// A connection of its own for one blocking reader, with no response
-    /// timeout (see the module docs for why).
+    /// The shared connection: multiplexed, reconnecting after a drop (the
+    /// command that met the drop fails; the next ones go through).
+    pub(crate) async fn shared(&self) -> Result<SharedConnection, Error> {
+        let connection = match &self.target {
+            Target::Single(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    // Calls have their own deadlines; background work sets
+                    // its own limits. A response timeout here would only add
+                    // a second, less precise, clock.
+                    .set_response_timeout(None)
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500));
+                client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map(SharedConnection::Single)
+            }
+            Target::Cluster(cluster) => cluster
+                .client
+                .get_async_connection()
+                .await
+                .map(SharedConnection::Cluster),
+        };
+        connection.map_err(|error| self.error("cannot connect to Redis at", error))
+    }
+
+    /// A connection of its own, with no response timeout (see the module
+    /// docs for why): to the Redis, or on a cluster to the first node the
+    /// URL lists (blocking readers follow MOVED from there).
     pub(crate) async fn dedicated(&self) -> Result<MultiplexedConnection, Error> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(None);
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|error| self.error("cannot connect to Redis at", error))
+        match &self.target {
+            Target::Single(client) => self.open(client).await,
+            Target::Cluster(cluster) => {
+                self.open(&self.client_for(cluster.seed.clone(), &cluster.tls)?)
+                    .await
+            }
+        }
+    }
+
+    /// A connection of its own to the cluster node at `host:port` (on a
+    /// single Redis, to that Redis), with the URL's credentials and TLS.
+    pub(crate) async fn node(&self, host: &str, port: u16) -> Result<MultiplexedConnection, Error> {
+        match &self.target {
+            Target::Single(client) => self.open(client).await,
+            Target::Cluster(cluster) => {
+                let (seed, tls) = (&cluster.seed, &cluster.tls);
+                let addr = match seed.addr() {
+                    ConnectionAddr::TcpTls {
+                        insecure,
+                        tls_params,
+                        ..
+                    } => ConnectionAddr::TcpTls {
+                        host: host.to_owned(),
+                        port,
+                        insecure: *insecure,
+                        tls_params: tls_params.clone(),
+                    },
+                    _ => ConnectionAddr::Tcp(host.to_owned(), port),
+                };
+                let client = self.client_for(seed.clone().set_addr(addr), tls)?;
+                self.open(&client).await
+            }
+        }
     }
 
     /// A connection whose reads are cached in this process and invalidated
-    /// by Redis (RESP3 client tracking), for cache lookups.
-    pub(crate) async fn near_cache(&self) -> Result<MultiplexedConnection, Error> {
-        let info = self.client.get_connection_info().clone();
+    /// by Redis (RESP3 client tracking), for cache lookups; `None` on a
+    /// cluster, where lookups read the nodes directly.
+    pub(crate) async fn near_cache(&self) -> Result<Option<MultiplexedConnection>, Error> {
+        let Target::Single(client) = &self.target else {
+            return Ok(None);
+        };
+        let info = client.get_connection_info().clone();
         let settings = info
             .redis_settings()
             .clone()
@@ -91,12 +201,68 @@ impl Connector {
         client
             .get_multiplexed_async_connection_with_config(&config)
             .await
+            .map(Some)
             .map_err(|error| self.error("cannot open a near-cache connection to", error))
+    }
+
+    /// A client for one node of the cluster.
+    fn client_for(
+        &self,
+        info: ConnectionInfo,
+        tls: &Option<TlsCertificates>,
+    ) -> Result<Client, Error> {
+        let client = match tls {
+            Some(tls) => Client::build_with_tls(info, tls.clone()),
+            None => Client::open(info),
+        };
+        client.map_err(|error| self.error("cannot reach a node of the cluster at", error))
+    }
+
+    /// Opens a connection without a response timeout.
+    async fn open(&self, client: &Client) -> Result<MultiplexedConnection, Error> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None);
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|error| self.error("cannot connect to Redis at", error))
     }
 
     /// Our error for a redis-rs error met while doing `what` at this URL.
     pub(crate) fn error(&self, what: &str, error: RedisError) -> Error {
         redis_error(&format!("{what} {}", self.shown_url), error)
+    }
+}
+
+/// The node URLs of a `redis+cluster://` URL, or `None` for any other URL.
+fn cluster_nodes(url: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (_, node_scheme) = CLUSTER_SCHEMES
+        .iter()
+        .find(|(cluster, _)| *cluster == scheme)?;
+    let (credentials, hosts) = match rest.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), rest),
+    };
+    let (hosts, path) = match hosts.split_once('/') {
+        Some((hosts, path)) => (hosts, format!("/{path}")),
+        None => (hosts, String::new()),
+    };
+    Some(
+        hosts
+            .split(',')
+            .map(|host| format!("{node_scheme}://{credentials}{}{path}", host.trim()))
+            .collect(),
+    )
+}
+
+/// Our error for a pipeline that failed while doing `what`, naming the
+/// command Redis refused, if it refused one.
+pub(crate) fn refused_error(what: &str, refused: Refused) -> Error {
+    match refused.command {
+        Some(command) => redis_error(&format!("{what}: Redis refused {command}"), refused.error),
+        None => redis_error(what, refused.error),
     }
 }
 
@@ -143,5 +309,21 @@ mod tests {
         );
         assert_eq!(hide_password("redis://s3cret@cache"), "redis://***@cache");
         assert_eq!(hide_password("redis://cache:6379"), "redis://cache:6379");
+    }
+
+    #[test]
+    fn cluster_urls_list_their_nodes() {
+        assert_eq!(
+            cluster_nodes("redis+cluster://app:pw@a:7000,b:7001"),
+            Some(vec![
+                "redis://app:pw@a:7000".to_owned(),
+                "redis://app:pw@b:7001".to_owned()
+            ])
+        );
+        assert_eq!(
+            cluster_nodes("rediss+cluster://a:7000/"),
+            Some(vec!["rediss://a:7000/".to_owned()])
+        );
+        assert_eq!(cluster_nodes("redis://a:7000"), None);
     }
 }

@@ -7,6 +7,7 @@
 //! `keys` (every key), `envelope` (what is in them), `scripts` (the Lua),
 //! `connection` (opening connections), `clock` (bus time), `settings`.
 
+mod blocking;
 mod cache;
 mod caller;
 mod cleanup;
@@ -17,6 +18,7 @@ mod keys;
 mod registry;
 mod scripts;
 mod settings;
+mod shared;
 mod stats;
 mod worker;
 
@@ -24,7 +26,6 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 use tokio::task::JoinHandle;
 
 use self::caller::{Caller, CallerParts};
@@ -38,6 +39,7 @@ use self::worker::{RedisWorker, WorkerParts};
 use crate::discovery::Instance;
 use crate::error::Error;
 use crate::info::MethodInfo;
+use crate::redis::shared::SharedConnection;
 use crate::server::ServerConfig;
 use crate::service::Service;
 use crate::stats::MethodStats;
@@ -51,7 +53,7 @@ pub(crate) struct RedisTransport {
     /// The bus's keys.
     keys: Keys,
     /// The shared connection.
-    connection: ConnectionManager,
+    connection: SharedConnection,
     /// Bus time.
     clock: Arc<BusClock>,
     /// Pacing.
@@ -86,9 +88,10 @@ impl RedisTransport {
         url: &str,
         name: &str,
         settings: RedisSettings,
+        tls: Option<redis::TlsCertificates>,
     ) -> Result<RedisTransport, Error> {
         let keys = Keys::new(name)?;
-        let connector = Connector::new(url)?;
+        let connector = Connector::new(url, tls)?;
         let mut connection = connector.shared().await?;
         let clock = Arc::new(BusClock::default());
         clock
@@ -184,9 +187,7 @@ impl Transport for RedisTransport {
     }
 
     async fn cleanup(&self, dry_run: bool) -> Result<u64, Error> {
-        cleanup::cleanup(&mut self.connection.clone(), &self.keys, dry_run)
-            .await
-            .map_err(|error| self.connector.error("cannot clean up the bus at", error))
+        cleanup::cleanup(&self.connector, &self.connection, &self.keys, dry_run).await
     }
 
     async fn flush_stats(&self) -> Result<(), Error> {
@@ -197,62 +198,42 @@ impl Transport for RedisTransport {
     }
 
     async fn instances(&self, only: Option<&str>) -> Result<Vec<Instance>, Error> {
-        registry::instances(
-            &mut self.connection.clone(),
-            &self.keys,
-            only,
-            self.clock.now_ms(),
-        )
-        .await
-        .map_err(|error| self.connector.error("cannot read the registry at", error))
+        registry::instances(&self.connection, &self.keys, only, self.clock.now_ms())
+            .await
+            .map_err(|error| self.connector.error("cannot read the registry at", error))
     }
 
     async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error> {
-        let mut events = RedisEvents {
-            waiter: None,
+        let waiter = EventWaiter::new(
+            self.connector.clone(),
+            &self.connection,
+            self.keys.events(),
+            self.settings.heartbeat_interval,
+        )
+        .await
+        .map_err(|error| {
+            self.connector
+                .error("cannot read registry events at", error)
+        })?;
+        Ok(Box::new(RedisEvents {
+            waiter,
             connector: self.connector.clone(),
-            key: self.keys.events(),
-            poll: self.settings.heartbeat_interval,
-        };
-        events.connect().await?;
-        Ok(Box::new(events))
+        }))
     }
 }
 
-/// Registry events on Redis, reconnecting after a failure.
+/// Registry events on Redis (the waiter reconnects after a failure).
 struct RedisEvents {
-    /// Waits on the events stream; `None` after a failure.
-    waiter: Option<EventWaiter>,
-    /// Opens the waiter's connection.
+    /// Waits on the events stream.
+    waiter: EventWaiter,
+    /// For messages.
     connector: Connector,
-    /// The events stream.
-    key: String,
-    /// The longest wait.
-    poll: std::time::Duration,
-}
-
-impl RedisEvents {
-    async fn connect(&mut self) -> Result<&mut EventWaiter, Error> {
-        if self.waiter.is_none() {
-            let connection = self.connector.dedicated().await?;
-            let waiter = EventWaiter::new(connection, self.key.clone(), self.poll)
-                .await
-                .map_err(|error| {
-                    self.connector
-                        .error("cannot read registry events at", error)
-                })?;
-            self.waiter = Some(waiter);
-        }
-        Ok(self.waiter.as_mut().expect("connected above"))
-    }
 }
 
 #[async_trait]
 impl RegistryEvents for RedisEvents {
     async fn wait(&mut self) -> Result<(), Error> {
-        let result = self.connect().await?.wait().await;
-        result.map_err(|error| {
-            self.waiter = None;
+        self.waiter.wait().await.map_err(|error| {
             self.connector
                 .error("cannot read registry events at", error)
         })

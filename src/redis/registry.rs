@@ -12,9 +12,11 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use redis::aio::ConnectionLike;
 
+use super::blocking::Blocking;
+use super::connection::Connector;
 use super::keys::{Keys, ServiceKeys};
+use super::shared::SharedConnection;
 use crate::discovery::{Instance, MethodRecord};
 use crate::info::ServiceInfo;
 
@@ -57,16 +59,15 @@ impl Registration<'_> {
             .arg("methods")
             .arg(methods)
             .arg("descriptors")
-            .arg(service.file_descriptor_set)
-            .ignore();
+            .arg(service.file_descriptor_set);
         pipe.cmd("PEXPIRE")
             .arg(&instance)
-            .arg(ttl.as_millis() as u64)
-            .ignore();
-        pipe.cmd("SADD")
-            .arg(keys.services())
-            .arg(format!("{}@{}", service.name, service.major_version()))
-            .ignore();
+            .arg(ttl.as_millis() as u64);
+        pipe.cmd("SADD").arg(keys.services()).arg(format!(
+            "{}@{}",
+            service.name,
+            service.major_version()
+        ));
         event(
             pipe,
             keys,
@@ -101,21 +102,23 @@ pub(crate) fn event(
         .arg("version")
         .arg(version)
         .arg("instance")
-        .arg(instance)
-        .ignore();
+        .arg(instance);
 }
 
 /// The live instances on the bus at bus time `now`, of every service or of
 /// `only` (a full service name).
+///
+/// Services whose keys this connection may not read (an ACL) are left out,
+/// as if nothing served them.
 pub(crate) async fn instances(
-    connection: &mut impl ConnectionLike,
+    connection: &SharedConnection,
     keys: &Keys,
     only: Option<&str>,
     now: i64,
 ) -> redis::RedisResult<Vec<Instance>> {
     let entries: Vec<String> = redis::cmd("SMEMBERS")
         .arg(keys.services())
-        .query_async(connection)
+        .query_async(&mut connection.clone())
         .await?;
     let services: Vec<ServiceKeys> = entries
         .iter()
@@ -133,7 +136,12 @@ pub(crate) async fn instances(
             .arg(now)
             .arg("+inf");
     }
-    let live: Vec<Vec<String>> = pipe.query_async(connection).await?;
+    let live: Vec<Vec<String>> = connection
+        .replies(&pipe)
+        .await?
+        .into_iter()
+        .map(|reply| redis::from_redis_value(reply).unwrap_or_default())
+        .collect();
     let registrations: Vec<String> = services
         .iter()
         .zip(&live)
@@ -146,7 +154,12 @@ pub(crate) async fn instances(
     for registration in &registrations {
         pipe.cmd("HGETALL").arg(registration);
     }
-    let hashes: Vec<HashMap<String, Vec<u8>>> = pipe.query_async(connection).await?;
+    let hashes: Vec<HashMap<String, Vec<u8>>> = connection
+        .replies(&pipe)
+        .await?
+        .into_iter()
+        .map(|reply| redis::from_redis_value(reply).unwrap_or_default())
+        .collect();
     let ids = live.into_iter().flatten();
     Ok(ids
         .zip(hashes)
@@ -186,19 +199,20 @@ pub(crate) fn unix_ms(time: SystemTime) -> i64 {
 /// Wakes a watcher on the events stream, or after the poll interval.
 pub(crate) struct EventWaiter {
     /// A connection of its own: `XREAD BLOCK` blocks it.
-    pub connection: redis::aio::MultiplexedConnection,
+    blocking: Blocking,
     /// The events stream.
-    pub key: String,
+    key: String,
     /// The id of the last event seen.
-    pub last_id: String,
+    last_id: String,
     /// The longest wait.
-    pub poll: Duration,
+    poll: Duration,
 }
 
 impl EventWaiter {
     /// A waiter for events after the newest one now in the stream.
     pub(crate) async fn new(
-        mut connection: redis::aio::MultiplexedConnection,
+        connector: Connector,
+        connection: &SharedConnection,
         key: String,
         poll: Duration,
     ) -> redis::RedisResult<EventWaiter> {
@@ -208,14 +222,14 @@ impl EventWaiter {
             .arg("-")
             .arg("COUNT")
             .arg(1)
-            .query_async(&mut connection)
+            .query_async(&mut connection.clone())
             .await?;
         let last_id = newest
             .ids
             .first()
             .map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone());
         Ok(EventWaiter {
-            connection,
+            blocking: Blocking::new(connector, Default::default()),
             key,
             last_id,
             poll,
@@ -224,14 +238,14 @@ impl EventWaiter {
 
     /// Waits for the next events, or the poll interval.
     pub(crate) async fn wait(&mut self) -> redis::RedisResult<()> {
-        let read: Option<redis::streams::StreamReadReply> = redis::cmd("XREAD")
+        let mut xread = redis::cmd("XREAD");
+        xread
             .arg("BLOCK")
             .arg(self.poll.as_millis() as u64)
             .arg("STREAMS")
             .arg(&self.key)
-            .arg(&self.last_id)
-            .query_async(&mut self.connection)
-            .await?;
+            .arg(&self.last_id);
+        let read: Option<redis::streams::StreamReadReply> = self.blocking.query(&xread).await?;
         if let Some(id) = read
             .as_ref()
             .and_then(|read| read.keys.first())

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 
 use super::keys::Keys;
+use crate::redis::shared::SharedConnection;
 use crate::stats::{LATENCY_BOUNDS_US, MethodStats, bucket};
 use crate::status::Status;
 
@@ -160,7 +161,7 @@ fn latency_field(index: usize) -> String {
 /// Flushes `stats` every `interval` while it lives.
 pub(crate) async fn flush_periodically(
     stats: Weak<Stats>,
-    mut connection: ConnectionManager,
+    mut connection: SharedConnection,
     keys: Keys,
     interval: Duration,
 ) {

@@ -4,18 +4,19 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, MultiplexedConnection};
+use redis::aio::MultiplexedConnection;
 
 use crate::redis::cache::{self, Lookup};
 use crate::redis::connection::Connector;
 use crate::redis::keys::CacheKeys;
+use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
 
 /// Looks replies up, counting hits and misses.
 #[derive(Debug)]
 pub(crate) struct CacheLookup {
     /// The shared connection.
-    pub connection: ConnectionManager,
+    pub connection: SharedConnection,
     /// Opens the near-cache connection.
     pub connector: Connector,
     /// Whether lookups go through the near cache.
@@ -102,10 +103,12 @@ impl CacheLookup {
             return Some(connection);
         }
         match self.connector.near_cache().await {
-            Ok(connection) => {
+            Ok(Some(connection)) => {
                 *self.lock_near() = Some(connection.clone());
                 Some(connection)
             }
+            // A cluster has no near cache: lookups read the nodes.
+            Ok(None) => None,
             Err(error) => {
                 tracing::warn!(%error, "the near cache cannot be opened; reading Redis directly");
                 None

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -28,6 +27,7 @@ use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
 use crate::redis::envelope::{RequestId, encode_request};
 use crate::redis::keys::Keys;
+use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
 use crate::status::Status;
 use crate::transport::OutgoingCall;
@@ -51,7 +51,7 @@ pub(crate) struct Caller {
     /// Converts deadlines to bus time.
     clock: Arc<BusClock>,
     /// The shared connection, for the schema check.
-    connection: ConnectionManager,
+    connection: SharedConnection,
     /// Verdicts of the schema check.
     schema_check: SchemaCheck,
     /// Looks in the result cache.
@@ -65,7 +65,7 @@ pub(crate) struct CallerParts {
     /// Opens dedicated connections.
     pub connector: Connector,
     /// The shared connection.
-    pub connection: ConnectionManager,
+    pub connection: SharedConnection,
     /// The bus's keys.
     pub keys: Keys,
     /// The bus clock.

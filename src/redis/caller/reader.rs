@@ -19,19 +19,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, MultiplexedConnection};
 
 use super::pending::Pending;
+use crate::redis::blocking::Blocking;
 use crate::redis::connection::Connector;
 use crate::redis::envelope::decode_reply;
 use crate::redis::scripts;
+use crate::redis::shared::SharedConnection;
 
 /// Takes and dispatches replies.
 pub(crate) struct Reader {
     /// Opens the reader's blocking connection.
     pub connector: Connector,
     /// The shared connection, for the non-blocking commands.
-    pub connection: ConnectionManager,
+    pub connection: SharedConnection,
     /// The client's reply list.
     pub replies: String,
     /// The client's batch list: the replies being dispatched.
@@ -45,26 +46,22 @@ pub(crate) struct Reader {
 impl Reader {
     /// Reads replies until the task is aborted (the bus was dropped).
     pub(crate) async fn run(mut self) {
+        let mut blocking = Blocking::new(self.connector.clone(), Default::default());
         let mut backoff = Duration::from_millis(50);
         loop {
-            let mut blocking = match self.connector.dedicated().await {
-                Ok(connection) => connection,
+            match self.read(&mut blocking).await {
+                Ok(()) => backoff = Duration::from_millis(50),
                 Err(error) => {
-                    tracing::warn!(%error, "the reply reader cannot reconnect; retrying");
+                    tracing::warn!(%error, key = %self.replies, "reading replies failed; reconnecting");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
-                    continue;
                 }
-            };
-            backoff = Duration::from_millis(50);
-            if let Err(error) = self.read(&mut blocking).await {
-                tracing::warn!(%error, key = %self.replies, "reading replies failed; reconnecting");
             }
         }
     }
 
     /// Reads until a command fails.
-    async fn read(&mut self, blocking: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+    async fn read(&mut self, blocking: &mut Blocking) -> redis::RedisResult<()> {
         // A batch left by a dropped connection may not have been dispatched.
         let left: Vec<Vec<u8>> = redis::cmd("LRANGE")
             .arg(&self.batch)
@@ -79,14 +76,14 @@ impl Reader {
                 self.dispatch_all(batch);
                 continue;
             }
-            let waiting: Option<Vec<u8>> = redis::cmd("BLMOVE")
+            let mut rotate = redis::cmd("BLMOVE");
+            rotate
                 .arg(&self.replies)
                 .arg(&self.replies)
                 .arg("LEFT")
                 .arg("RIGHT")
-                .arg(self.block.as_secs_f64())
-                .query_async(blocking)
-                .await?;
+                .arg(self.block.as_secs_f64());
+            let waiting: Option<Vec<u8>> = blocking.query(&rotate).await?;
             if let Some(reply) = waiting {
                 self.dispatch(Bytes::from(reply));
             }

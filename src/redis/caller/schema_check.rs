@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use tokio::time::Instant;
 
 use crate::discovery::{Instance, compat, distinct_schemas, versions_with_schema};
@@ -16,6 +15,7 @@ use crate::info::{MethodInfo, ServiceInfo};
 use crate::redis::clock::BusClock;
 use crate::redis::keys::Keys;
 use crate::redis::registry;
+use crate::redis::shared::SharedConnection;
 use crate::status::Status;
 
 /// How long a verdict holds before the live schemas are read again, so
@@ -60,7 +60,7 @@ impl SchemaCheck {
         &self,
         service: &'static ServiceInfo,
         method: &'static MethodInfo,
-        connection: &mut ConnectionManager,
+        connection: &mut SharedConnection,
         keys: &Keys,
         clock: &BusClock,
     ) -> Result<(), Status> {

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
+use redis::{ServerError, Value};
 use tokio::sync::mpsc;
 
 use super::pending::Pending;
@@ -24,6 +24,7 @@ use crate::info::ServiceInfo;
 use crate::redis::clock::BusClock;
 use crate::redis::keys::Keys;
 use crate::redis::registry;
+use crate::redis::shared::SharedConnection;
 use crate::status::Status;
 
 /// The most requests sent in one pipeline.
@@ -53,7 +54,7 @@ pub(crate) struct Outgoing {
 /// Everything the writer needs.
 pub(crate) struct Writer {
     /// The shared connection.
-    pub connection: ConnectionManager,
+    pub connection: SharedConnection,
     /// Converts local time into bus time for the liveness check.
     pub clock: Arc<BusClock>,
     /// Where failed calls are completed.
@@ -100,13 +101,24 @@ impl Writer {
                 push.arg(&batch[index].element);
             }
         }
-        let counts: Vec<i64> = match pipe.query_async(&mut self.connection).await {
-            Ok(counts) => counts,
+        let replies = match self.connection.replies(&pipe).await {
+            Ok(replies) => replies,
             Err(error) => return self.fail_or_retry(batch, &error),
         };
-        for (group, results) in groups.iter().zip(counts.chunks(2)) {
-            if results[0] == 0 {
-                self.take_back(&batch, group).await;
+        for (group, replies) in groups.iter().zip(replies.chunks(2)) {
+            let first = &batch[group[0]];
+            match (&replies[0], &replies[1]) {
+                // Refused (e.g. by an ACL): nothing was queued.
+                (_, Value::ServerError(error)) => {
+                    let status = refused("RPUSH", &first.queue, first.service, error);
+                    for &index in group {
+                        self.pending
+                            .complete(batch[index].call_id, Err(status.clone()));
+                    }
+                }
+                (Value::Int(0), _) => self.take_back(&batch, group).await,
+                // Queued; a refused liveness check just goes unchecked.
+                _ => {}
             }
         }
         Vec::new()
@@ -158,7 +170,7 @@ impl Writer {
     /// of the service that are live.
     async fn no_live_worker(&mut self, service: &ServiceInfo) -> Status {
         let live = registry::instances(
-            &mut self.connection,
+            &self.connection,
             &self.keys,
             Some(service.name),
             self.clock.now_ms(),
@@ -201,6 +213,17 @@ impl Writer {
             }
         }
         retry
+    }
+}
+
+/// The status of calls whose `command` on `key` Redis refused.
+fn refused(command: &str, key: &str, service: &ServiceInfo, error: &ServerError) -> Status {
+    let why = format!("{error}");
+    let message = format!("Redis refused {command} {key} for {}: {why}", service.name);
+    if error.code() == "NOPERM" {
+        Status::permission_denied(message)
+    } else {
+        Status::unavailable(message)
     }
 }
 

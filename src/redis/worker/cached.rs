@@ -42,6 +42,7 @@ pub(crate) async fn guard(
     core: &Core,
     method: &'static MethodInfo,
     request: &wire::Request,
+    reclaimed_from: Option<&str>,
     deadline: Instant,
 ) -> Guard {
     if method.cache_key.is_none() || request.cache_key.is_empty() {
@@ -58,7 +59,8 @@ pub(crate) async fn guard(
         );
         return Guard::Uncached;
     };
-    let owner = format!("{}:{}", core.instance_id, request.call_id);
+    let owner = lock_owner(&core.instance_id, request.call_id);
+    let dead_owner = reclaimed_from.map(|dead| lock_owner(dead, request.call_id));
     let mut pause = Duration::from_millis(2);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -74,6 +76,7 @@ pub(crate) async fn guard(
                 owner: &owner,
                 lock_ms: remaining.as_millis() as u64,
                 refresh: request.cache_refresh,
+                dead_owner: dead_owner.as_deref(),
             },
         )
         .await;
@@ -96,4 +99,9 @@ pub(crate) async fn guard(
             }
         }
     }
+}
+
+/// Who holds a lock: the worker and the call, readable from a shell.
+fn lock_owner(worker: &str, call_id: u64) -> String {
+    format!("{worker}:{call_id}")
 }

@@ -1,21 +1,22 @@
 //! What the tasks of one worker share.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::replier::Completion;
 use super::taken::Taken;
 use crate::error::Error;
+use crate::redis::blocking::Location;
 use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
 use crate::redis::keys::{Keys, ServiceKeys};
 use crate::redis::settings::RedisSettings;
+use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
 use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
@@ -34,15 +35,15 @@ pub(crate) struct Served {
     pub instances: String,
     /// Its keys, for the keys of other workers (reclaiming).
     pub keys: ServiceKeys,
-    /// The Redis client id of the taker's blocking connection (0 when it has
-    /// none), so that shutdown can wake it with `CLIENT UNBLOCK`.
-    pub blocking_client: AtomicI64,
+    /// Where the taker's blocking read waits, so that shutdown can wake it
+    /// with `CLIENT UNBLOCK`.
+    pub blocked_at: Arc<Mutex<Option<Location>>>,
 }
 
 /// What a worker needs from its transport.
 pub(crate) struct WorkerParts {
     /// The shared connection.
-    pub connection: ConnectionManager,
+    pub connection: SharedConnection,
     /// Opens dedicated connections.
     pub connector: Connector,
     /// The bus's keys.
@@ -66,7 +67,7 @@ pub(crate) struct Core {
     /// The bus's keys.
     pub keys: Keys,
     /// The shared connection.
-    pub connection: ConnectionManager,
+    pub connection: SharedConnection,
     /// Opens dedicated connections for blocking takes.
     pub connector: Connector,
     /// Bus time, for deadlines and registrations.

@@ -133,7 +133,8 @@ async fn outcome(
         Some(deadline) => core.clock.to_instant(deadline),
         None => tokio::time::Instant::now() + crate::bus::DEFAULT_TIMEOUT,
     };
-    match cached::guard(core, method, request, deadline).await {
+    let reclaimed_from = taken.reclaimed_from.as_deref();
+    match cached::guard(core, method, request, reclaimed_from, deadline).await {
         Guard::Uncached => run(core, served, method, request, deadline).await,
         Guard::Hit(reply) => Some(Ok(reply.to_vec())),
         Guard::Expired => None,

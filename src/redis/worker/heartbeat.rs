@@ -11,18 +11,18 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 
 use super::core::Core;
 use super::handler::handle;
 use super::taken::{Origin, Taken};
 use crate::redis::scripts;
+use crate::redis::shared::{Refused, SharedConnection};
 
 /// How many dead workers one heartbeat reclaims from, per service.
 const REAP_LIMIT: usize = 16;
 
 /// Renews the registration once; the worker is live when it returns Ok.
-pub(crate) async fn beat(core: &Core) -> redis::RedisResult<()> {
+pub(crate) async fn beat(core: &Core) -> Result<(), Refused> {
     let mut connection = core.connection.clone();
     core.clock.sync(&mut connection).await?;
     let ttl = core.settings.instance_ttl.as_millis() as i64;
@@ -32,14 +32,12 @@ pub(crate) async fn beat(core: &Core) -> redis::RedisResult<()> {
         pipe.cmd("ZADD")
             .arg(&served.instances)
             .arg(expires)
-            .arg(&core.instance_id)
-            .ignore();
+            .arg(&core.instance_id);
         pipe.cmd("PEXPIRE")
             .arg(served.keys.instance(&core.instance_id))
-            .arg(ttl)
-            .ignore();
+            .arg(ttl);
     }
-    pipe.query_async(&mut connection).await
+    core.connection.exec(&pipe).await
 }
 
 /// Beats and reaps every heartbeat interval until the task is stopped.
@@ -92,7 +90,7 @@ async fn reclaim(
     index: usize,
     dead: &str,
     now: i64,
-    connection: &mut ConnectionManager,
+    connection: &mut SharedConnection,
 ) -> redis::RedisResult<()> {
     let served = &core.services[index];
     let reclaimed: Vec<Taken> = {

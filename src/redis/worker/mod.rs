@@ -17,7 +17,6 @@ mod taken;
 mod taker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 pub(crate) use self::core::WorkerParts;
 use self::core::{Core, Served};
 use crate::error::Error;
-use crate::redis::connection::redis_error;
-use crate::redis::scripts;
+use crate::redis::connection::{redis_error, refused_error};
+use crate::redis::{blocking, scripts};
 use crate::server::{Mode, ServerConfig};
 use crate::service::Service;
 use crate::transport::Worker;
@@ -70,7 +69,7 @@ impl RedisWorker {
                     instances: keys.instances(),
                     keys,
                     service,
-                    blocking_client: AtomicI64::new(0),
+                    blocked_at: Arc::default(),
                 }
             })
             .collect();
@@ -82,7 +81,7 @@ impl RedisWorker {
         registration::check_compatibility(&core).await?;
         registration::register(&core)
             .await
-            .map_err(|error| redis_error("cannot register the worker", error))?;
+            .map_err(|refused| refused_error("cannot register the worker", refused))?;
         let finish = CancellationToken::new();
         let replier = tokio::spawn(replier::run(Arc::clone(&core), completed, finish.clone()));
         let heartbeat = tokio::spawn(heartbeat::run(Arc::clone(&core)));
@@ -104,17 +103,14 @@ impl RedisWorker {
 
     /// Wakes takers blocked in `BLMOVE` so that they see the stop.
     async fn unblock_takers(&self) {
-        let mut connection = self.core.connection.clone();
         for served in &self.core.services {
-            let id = served.blocking_client.load(Ordering::Relaxed);
-            if id != 0 {
-                // Refused (e.g. by an ACL)? The taker still stops when its
-                // block times out.
-                let _: redis::RedisResult<i64> = redis::cmd("CLIENT")
-                    .arg("UNBLOCK")
-                    .arg(id)
-                    .query_async(&mut connection)
-                    .await;
+            let location = served
+                .blocked_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(location) = location {
+                blocking::unblock(&self.core.connector, &location).await;
             }
         }
     }

@@ -7,15 +7,16 @@ use crate::discovery::{Instance, compat, distinct_schemas, versions_with_schema}
 use crate::error::{Error, ErrorKind};
 use crate::redis::connection::redis_error;
 use crate::redis::registry::{self, Registration};
+use crate::redis::shared::Refused;
 
 /// Refuses to start when a served service's schema breaks wire
 /// compatibility with the live instances of the same major version.
 pub(crate) async fn check_compatibility(core: &Core) -> Result<(), Error> {
-    let mut connection = core.connection.clone();
+    let connection = core.connection.clone();
     for served in &core.services {
         let service = served.service.info();
         let live: Vec<Instance> = registry::instances(
-            &mut connection,
+            &connection,
             &core.keys,
             Some(service.name),
             core.clock.now_ms(),
@@ -46,7 +47,7 @@ pub(crate) async fn check_compatibility(core: &Core) -> Result<(), Error> {
 
 /// Registers the worker for every service it serves; it is live when this
 /// returns.
-pub(crate) async fn register(core: &Core) -> redis::RedisResult<()> {
+pub(crate) async fn register(core: &Core) -> Result<(), Refused> {
     let mut pipe = redis::pipe();
     for served in &core.services {
         Registration {
@@ -57,7 +58,7 @@ pub(crate) async fn register(core: &Core) -> redis::RedisResult<()> {
         }
         .write(&mut pipe, &core.keys, core.settings.instance_ttl);
     }
-    pipe.query_async::<()>(&mut core.connection.clone()).await?;
+    core.connection.exec(&pipe).await?;
     heartbeat::beat(core).await
 }
 

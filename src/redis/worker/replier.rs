@@ -67,9 +67,8 @@ pub(crate) async fn run(
 async fn send(core: &Core, batch: &[Completion]) {
     let pipe = pipeline(core, batch);
     let mut backoff = Duration::from_millis(20);
-    let mut connection = core.connection.clone();
     loop {
-        match pipe.query_async::<()>(&mut connection).await {
+        match core.connection.exec(&pipe).await {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(%error, outcomes = batch.len(), "sending replies failed; retrying");
@@ -99,13 +98,12 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
             if let Some(seconds) = ttl {
                 set.arg("EX").arg(*seconds);
             }
-            set.ignore();
         }
-        pipe.cmd("DEL").arg(&write.lock).ignore();
+        pipe.cmd("DEL").arg(&write.lock);
     }
     for (list, replies) in &lists {
-        pipe.cmd("RPUSH").arg(*list).arg(replies).ignore();
-        pipe.cmd("PEXPIRE").arg(*list).arg(reply_ttl).ignore();
+        pipe.cmd("RPUSH").arg(*list).arg(replies);
+        pipe.cmd("PEXPIRE").arg(*list).arg(reply_ttl);
     }
     for (index, served) in core.services.iter().enumerate() {
         let fields: Vec<&[u8]> = batch
@@ -114,7 +112,7 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
             .map(|c| &c.taken.field[..])
             .collect();
         if !fields.is_empty() {
-            pipe.cmd("HDEL").arg(&served.taken).arg(fields).ignore();
+            pipe.cmd("HDEL").arg(&served.taken).arg(fields);
         }
         for completion in batch
             .iter()
@@ -123,8 +121,7 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
             pipe.cmd("LREM")
                 .arg(&served.landing)
                 .arg(1)
-                .arg(&completion.taken.element[..])
-                .ignore();
+                .arg(&completion.taken.element[..]);
         }
     }
     pipe

@@ -8,21 +8,21 @@
 //! on a connection of its own until a request arrives.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::MultiplexedConnection;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::Core;
 use super::handler::handle;
 use super::taken::{Origin, Taken};
+use crate::redis::blocking::Blocking;
 use crate::redis::scripts;
 
 /// Takes requests for service `index` until the worker stops.
 pub(crate) async fn run(core: Arc<Core>, index: usize) {
-    let mut blocking: Option<MultiplexedConnection> = None;
+    let served = &core.services[index];
+    let mut blocking = Blocking::new(core.connector.clone(), Arc::clone(&served.blocked_at));
     let mut backoff = Duration::from_millis(20);
     while !core.stop.is_cancelled() {
         let permits = tokio::select! {
@@ -32,8 +32,7 @@ pub(crate) async fn run(core: Arc<Core>, index: usize) {
         match take(&core, index, permits, &mut blocking).await {
             Ok(()) => backoff = Duration::from_millis(20),
             Err(error) => {
-                tracing::warn!(%error, queue = %core.services[index].queue, "taking requests failed; retrying");
-                blocking = None;
+                tracing::warn!(%error, queue = %served.queue, "taking requests failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
                 // The failed command may have moved requests under this
@@ -44,9 +43,7 @@ pub(crate) async fn run(core: Arc<Core>, index: usize) {
             }
         }
     }
-    core.services[index]
-        .blocking_client
-        .store(0, Ordering::Relaxed);
+    *served.blocked_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
 /// Waits for one permit, then grabs as many more as are free, up to the
@@ -70,7 +67,7 @@ async fn take(
     core: &Arc<Core>,
     index: usize,
     mut permits: OwnedSemaphorePermit,
-    blocking: &mut Option<MultiplexedConnection>,
+    blocking: &mut Blocking,
 ) -> redis::RedisResult<()> {
     let served = &core.services[index];
     let filing = core.filing.lock().await;
@@ -113,33 +110,20 @@ async fn take(
 async fn take_blocking(
     core: &Core,
     index: usize,
-    blocking: &mut Option<MultiplexedConnection>,
+    blocking: &mut Blocking,
 ) -> redis::RedisResult<Option<Bytes>> {
     let served = &core.services[index];
-    if blocking.is_none() {
-        let mut connection =
-            core.connector.dedicated().await.map_err(|error| {
-                redis::RedisError::from(std::io::Error::other(error.to_string()))
-            })?;
-        let id: i64 = redis::cmd("CLIENT")
-            .arg("ID")
-            .query_async(&mut connection)
-            .await?;
-        served.blocking_client.store(id, Ordering::Relaxed);
-        *blocking = Some(connection);
-    }
     if core.stop.is_cancelled() {
         return Ok(None);
     }
-    let connection = blocking.as_mut().expect("connected above");
-    let item: Option<Vec<u8>> = redis::cmd("BLMOVE")
+    let mut blmove = redis::cmd("BLMOVE");
+    blmove
         .arg(&served.queue)
         .arg(&served.landing)
         .arg("LEFT")
         .arg("RIGHT")
-        .arg(core.settings.block_timeout.as_secs_f64())
-        .query_async(connection)
-        .await?;
+        .arg(core.settings.block_timeout.as_secs_f64());
+    let item: Option<Vec<u8>> = blocking.query(&blmove).await?;
     Ok(item.map(Bytes::from))
 }
 

@@ -1,0 +1,111 @@
+//! A dedicated connection for one blocking reader (`BLMOVE`, `XREAD
+//! BLOCK`): no response timeout (see `connection`), and on a cluster it
+//! follows its key to the node that owns the key's slot, again after a
+//! resharding moves the slot (Redis answers a blocked reader of a moved
+//! slot with MOVED).
+
+use std::sync::{Arc, Mutex};
+
+use redis::aio::MultiplexedConnection;
+use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
+
+use super::connection::Connector;
+
+/// How many redirections one command follows before giving up.
+const MAX_REDIRECTIONS: usize = 5;
+
+/// Where a blocking reader waits: the node (`None`: the one Redis), and its
+/// connection's client id, so that another connection can wake it with
+/// `CLIENT UNBLOCK`.
+pub(crate) type Location = (Option<(String, u16)>, i64);
+
+/// A blocking reader's connection.
+pub(crate) struct Blocking {
+    /// Opens connections.
+    connector: Connector,
+    /// The open connection and the node it goes to, if any.
+    open: Option<(MultiplexedConnection, Option<(String, u16)>)>,
+    /// Where the reader waits, shared with whoever may need to wake it.
+    location: Arc<Mutex<Option<Location>>>,
+}
+
+impl Blocking {
+    /// A reader's connection, opened on first use, that keeps `location`
+    /// up to date as it connects.
+    pub(crate) fn new(connector: Connector, location: Arc<Mutex<Option<Location>>>) -> Blocking {
+        Blocking {
+            connector,
+            open: None,
+            location,
+        }
+    }
+
+    /// Runs `command`, following MOVED and ASK. A failed connection is
+    /// dropped and reopened by the next command.
+    pub(crate) async fn query<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {
+        let mut asking = false;
+        for _ in 0..MAX_REDIRECTIONS {
+            let connection = match &mut self.open {
+                Some((connection, _)) => connection,
+                None => self.connect(None).await?,
+            };
+            if asking {
+                redis::cmd("ASKING").query_async::<()>(connection).await?;
+            }
+            match command.query_async(connection).await {
+                Err(error) if error.redirect_node().is_some() => {
+                    let (host, port) = error.redirect_node().expect("checked above");
+                    let node = (host.to_owned(), port);
+                    asking = error.kind() == redis::ErrorKind::Server(ServerErrorKind::Ask);
+                    self.open = None;
+                    self.connect(Some(node)).await?;
+                }
+                Err(error) => {
+                    self.open = None;
+                    return Err(error);
+                }
+                answer => return answer,
+            }
+        }
+        Err(RedisError::from(std::io::Error::other(format!(
+            "{MAX_REDIRECTIONS} redirections in a row for one blocking read"
+        ))))
+    }
+
+    /// Opens a connection to `node` (the connector's default when `None`).
+    async fn connect(
+        &mut self,
+        node: Option<(String, u16)>,
+    ) -> RedisResult<&mut MultiplexedConnection> {
+        let opened = match &node {
+            Some((host, port)) => self.connector.node(host, *port).await,
+            None => self.connector.dedicated().await,
+        };
+        let mut connection =
+            opened.map_err(|error| RedisError::from(std::io::Error::other(error.to_string())))?;
+        let id: i64 = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(&mut connection)
+            .await?;
+        *self.location.lock().unwrap_or_else(|p| p.into_inner()) = Some((node.clone(), id));
+        Ok(&mut self.open.insert((connection, node)).0)
+    }
+}
+
+/// Wakes the reader waiting at `location` with `CLIENT UNBLOCK`, from a
+/// connection of its own to the same node. Refused (e.g. by an ACL)? The
+/// reader still wakes when its block times out.
+pub(crate) async fn unblock(connector: &Connector, location: &Location) {
+    let (node, id) = location;
+    let opened = match node {
+        Some((host, port)) => connector.node(host, *port).await,
+        None => connector.dedicated().await,
+    };
+    if let Ok(mut connection) = opened {
+        let _: RedisResult<i64> = redis::cmd("CLIENT")
+            .arg("UNBLOCK")
+            .arg(*id)
+            .query_async(&mut connection)
+            .await;
+    }
+}

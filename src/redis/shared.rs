@@ -1,0 +1,219 @@
+//! The shared connection of a bus: to one Redis (reconnecting), or to a
+//! Redis Cluster (routing each command by its key's slot, following MOVED
+//! and ASK).
+//!
+//! Single commands and single-slot pipelines go through as they are. A
+//! pipeline that touches keys of several hash tags (a worker answering
+//! several clients at once, the heartbeat of several services) is one round
+//! trip on a single Redis; on a cluster it is split into one pipeline per
+//! hash tag, sent concurrently, and the replies are put back in order.
+
+use futures_util::future::try_join_all;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::{Arg, Cmd, Pipeline, RedisFuture, RedisResult, Value};
+
+/// The shared connection: cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub(crate) enum SharedConnection {
+    /// One Redis.
+    Single(ConnectionManager),
+    /// A Redis Cluster.
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for SharedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SharedConnection::Single(_) => "SharedConnection::Single",
+            SharedConnection::Cluster(_) => "SharedConnection::Cluster",
+        })
+    }
+}
+
+impl SharedConnection {
+    /// Sends `pipe` (whose commands must not be `ignore()`d), whose commands
+    /// may touch keys of several hash tags, and fails on the first command
+    /// Redis refuses, naming it.
+    pub(crate) async fn exec(&self, pipe: &Pipeline) -> Result<(), Refused> {
+        let replies = self.replies(pipe).await?;
+        let refused = replies
+            .into_iter()
+            .enumerate()
+            .find_map(|(index, reply)| match reply {
+                Value::ServerError(error) => Some((index, error)),
+                _ => None,
+            });
+        match refused {
+            None => Ok(()),
+            Some((index, error)) => Err(Refused {
+                command: pipe.cmd_iter().nth(index).map(describe),
+                error: error.into(),
+            }),
+        }
+    }
+
+    /// Sends `pipe` (whose commands must not be `ignore()`d) and returns
+    /// every command's reply in order, a refused command's error as
+    /// `Value::ServerError` instead of failing the whole pipeline.
+    pub(crate) async fn replies(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
+        match self {
+            SharedConnection::Single(connection) => {
+                let mut pipe = pipe.clone();
+                pipe.ignore_errors();
+                pipe.query_async(&mut connection.clone()).await
+            }
+            SharedConnection::Cluster(connection) => {
+                let parts = split(pipe);
+                let answers = try_join_all(parts.into_iter().map(|(indexes, mut part)| {
+                    let mut connection = connection.clone();
+                    async move {
+                        part.ignore_errors();
+                        let values: Vec<Value> = part.query_async(&mut connection).await?;
+                        Ok::<_, redis::RedisError>((indexes, values))
+                    }
+                }))
+                .await?;
+                let mut replies = vec![Value::Nil; pipe.len()];
+                for (indexes, values) in answers {
+                    for (index, value) in indexes.into_iter().zip(values) {
+                        replies[index] = value;
+                    }
+                }
+                Ok(replies)
+            }
+        }
+    }
+}
+
+/// A pipeline that failed: the connection failed, or Redis refused a
+/// command (`command`, e.g. `HSET rb:{bus:math.Math@1}:instance:a1`).
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// The refused command and its key, when Redis refused one.
+    pub command: Option<String>,
+    /// Why.
+    pub error: redis::RedisError,
+}
+
+impl From<redis::RedisError> for Refused {
+    fn from(error: redis::RedisError) -> Self {
+        Refused {
+            command: None,
+            error,
+        }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.command {
+            Some(command) => write!(f, "Redis refused {command}: {}", self.error),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
+/// A command's name and first key, for messages.
+fn describe(command: &Cmd) -> String {
+    let text = |arg: Arg<&[u8]>| match arg {
+        Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => "<cursor>".to_owned(),
+    };
+    let mut args = command.args_iter();
+    let name = args.next().map(text).unwrap_or_default();
+    let key = args
+        .map(text)
+        .find(|arg| arg.contains("rb:{"))
+        .unwrap_or_default();
+    format!("{name} {key}").trim().to_owned()
+}
+
+/// The commands of `pipe` grouped by hash tag, each group with the indexes
+/// of its commands in `pipe`.
+fn split(pipe: &Pipeline) -> Vec<(Vec<usize>, Pipeline)> {
+    let mut parts: Vec<(Vec<u8>, Vec<usize>, Pipeline)> = Vec::new();
+    for (index, command) in pipe.cmd_iter().enumerate() {
+        let tag = hash_tag(command).unwrap_or_default();
+        let part = match parts.iter_mut().position(|(t, _, _)| *t == tag) {
+            Some(position) => &mut parts[position],
+            None => {
+                parts.push((tag, Vec::new(), Pipeline::new()));
+                parts.last_mut().expect("just pushed")
+            }
+        };
+        part.1.push(index);
+        part.2.add_command(command.clone());
+    }
+    parts
+        .into_iter()
+        .map(|(_, indexes, part)| (indexes, part))
+        .collect()
+}
+
+/// The hash tag of the first bus key among a command's arguments. Keys come
+/// before values in every command the bus sends, so a value that happens to
+/// look like a key is never taken for one.
+fn hash_tag(command: &Cmd) -> Option<Vec<u8>> {
+    command.args_iter().find_map(|arg| {
+        let Arg::Simple(bytes) = arg else { return None };
+        let start = bytes.windows(4).position(|w| w == b"rb:{")? + 3;
+        let end = bytes[start..].iter().position(|&b| b == b'}')? + start;
+        Some(bytes[start..=end].to_vec())
+    })
+}
+
+impl ConnectionLike for SharedConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            SharedConnection::Single(connection) => connection.req_packed_command(cmd),
+            SharedConnection::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipe: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            SharedConnection::Single(connection) => {
+                connection.req_packed_commands(pipe, offset, count)
+            }
+            SharedConnection::Cluster(connection) => {
+                connection.req_packed_commands(pipe, offset, count)
+            }
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            SharedConnection::Single(connection) => connection.get_db(),
+            SharedConnection::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipelines_split_by_hash_tag_in_order() {
+        let mut pipe = redis::pipe();
+        pipe.cmd("RPUSH")
+            .arg("rb:{bus:client:1}:replies")
+            .arg("rb:{looks:like}:a key");
+        pipe.cmd("HDEL")
+            .arg("rb:{bus:math.Math@1}:taken:w")
+            .arg("id");
+        pipe.cmd("PEXPIRE")
+            .arg("rb:{bus:client:1}:replies")
+            .arg(60000);
+        let parts = split(&pipe);
+        let indexes: Vec<Vec<usize>> = parts.iter().map(|(i, _)| i.clone()).collect();
+        assert_eq!(indexes, vec![vec![0, 2], vec![1]]);
+        assert_eq!(hash_tag(&redis::cmd("TIME")), None);
+    }
+}
