@@ -53,9 +53,8 @@ impl Blocking {
                 redis::cmd("ASKING").query_async::<()>(connection).await?;
             }
             match command.query_async(connection).await {
-                Err(error) if error.redirect_node().is_some() => {
-                    let (host, port) = error.redirect_node().expect("checked above");
-                    let node = (host.to_owned(), port);
+                Err(error) if redirection(&error).is_some() => {
+                    let node = redirection(&error).expect("checked above");
                     asking = error.kind() == redis::ErrorKind::Server(ServerErrorKind::Ask);
                     self.open = None;
                     self.connect(Some(node)).await?;
@@ -90,6 +89,14 @@ impl Blocking {
         *self.location.lock().unwrap_or_else(|p| p.into_inner()) = Some((node.clone(), id));
         Ok(&mut self.open.insert((connection, node)).0)
     }
+}
+
+/// The node a MOVED or ASK error points to.
+fn redirection(error: &RedisError) -> Option<(String, u16)> {
+    // redis-rs hands back `("host:port", slot)`.
+    let (address, _slot) = error.redirect_node()?;
+    let (host, port) = address.rsplit_once(':')?;
+    Some((host.to_owned(), port.parse().ok()?))
 }
 
 /// Wakes the reader waiting at `location` with `CLIENT UNBLOCK`, from a
