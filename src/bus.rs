@@ -59,6 +59,11 @@ impl Bus {
         self.transport.bus_name()
     }
 
+    /// Where the bus lives: the Redis URL with any password hidden.
+    pub fn url(&self) -> &str {
+        self.transport.location()
+    }
+
     /// How many keys the bus holds in Redis (a `SCAN`, for operators).
     pub async fn count_keys(&self) -> Result<u64, Error> {
         self.transport.cleanup(true).await

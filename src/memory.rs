@@ -78,6 +78,10 @@ impl Transport for MemoryTransport {
         "in-memory"
     }
 
+    fn location(&self) -> &str {
+        "this process"
+    }
+
     async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         let major = call.service.major_version();
         let instance = loop {

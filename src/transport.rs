@@ -51,6 +51,10 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
     /// The bus name, for messages.
     fn bus_name(&self) -> &str;
 
+    /// Where the bus lives, for messages: the Redis URL with any password
+    /// hidden.
+    fn location(&self) -> &str;
+
     /// Delivers a call and waits for its encoded reply. The caller bounds
     /// the wait by the deadline.
     async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status>;

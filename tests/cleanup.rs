@@ -60,3 +60,32 @@ async fn cleanup_removes_the_bus_and_nothing_else() {
     assert_eq!(still.len(), theirs.len(), "the other bus is untouched");
     other.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_still_running_register_again_after_a_cleanup() {
+    let (_redis, bus) = common::redis_and_bus().await;
+    let server = Server::new(&bus)
+        .add_service(MathServer::new(MathService))
+        .start()
+        .await
+        .unwrap();
+    assert!(bus.cleanup().await.unwrap() > 0);
+    let discovery = bus.discovery();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while discovery.instances("math.Math").await.unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        discovery.instances("math.Math").await.unwrap()[0].id,
+        server.instance_id()
+    );
+    let sum = MathClient::new(&bus)
+        .sum(SumRequest { a: 2, b: 3 })
+        .await
+        .unwrap();
+    assert_eq!(sum.sum, 5);
+}

@@ -138,6 +138,10 @@ impl Transport for RedisTransport {
         self.keys.bus()
     }
 
+    fn location(&self) -> &str {
+        self.connector.shown_url()
+    }
+
     async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         self.caller().call(call).await
     }

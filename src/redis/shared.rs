@@ -36,16 +36,21 @@ impl SharedConnection {
     /// may touch keys of several hash tags, and fails on the first command
     /// Redis refuses, naming it.
     pub(crate) async fn exec(&self, pipe: &Pipeline) -> Result<(), Refused> {
+        self.checked_replies(pipe).await.map(drop)
+    }
+
+    /// Like [`SharedConnection::exec`], returning every command's reply.
+    pub(crate) async fn checked_replies(&self, pipe: &Pipeline) -> Result<Vec<Value>, Refused> {
         let replies = self.replies(pipe).await?;
         let refused = replies
-            .into_iter()
+            .iter()
             .enumerate()
             .find_map(|(index, reply)| match reply {
-                Value::ServerError(error) => Some((index, error)),
+                Value::ServerError(error) => Some((index, error.clone())),
                 _ => None,
             });
         match refused {
-            None => Ok(()),
+            None => Ok(replies),
             Some((index, error)) => Err(Refused {
                 command: pipe.cmd_iter().nth(index).map(describe),
                 error: error.into(),

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::core::Core;
+use super::core::{Core, Served};
 use super::handler::handle;
+use super::registration;
 use super::taken::{Origin, Taken};
 use crate::redis::scripts;
 use crate::redis::shared::{Refused, SharedConnection};
@@ -21,7 +22,9 @@ use crate::redis::shared::{Refused, SharedConnection};
 /// How many dead workers one heartbeat reclaims from, per service.
 const REAP_LIMIT: usize = 16;
 
-/// Renews the registration once; the worker is live when it returns Ok.
+/// Renews the registration once; the worker is live when it returns Ok. A
+/// registration that vanished (a `cleanup` of the bus, or an expiry while
+/// Redis was out of reach) is written again.
 pub(crate) async fn beat(core: &Core) -> Result<(), Refused> {
     let mut connection = core.connection.clone();
     core.clock.sync(&mut connection).await?;
@@ -37,7 +40,20 @@ pub(crate) async fn beat(core: &Core) -> Result<(), Refused> {
             .arg(served.keys.instance(&core.instance_id))
             .arg(ttl);
     }
-    core.connection.exec(&pipe).await
+    let replies = core.connection.checked_replies(&pipe).await?;
+    // PEXPIRE answers 0 for a key that is gone.
+    let vanished: Vec<&Served> = core
+        .services
+        .iter()
+        .zip(replies.chunks(2))
+        .filter(|(_, replies)| replies[1] == redis::Value::Int(0))
+        .map(|(served, _)| served)
+        .collect();
+    if vanished.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(worker = %core.instance_id, "the registration vanished; registering again");
+    registration::register_again(core, &vanished).await
 }
 
 /// Beats and reaps every heartbeat interval until the task is stopped.

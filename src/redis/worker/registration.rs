@@ -1,7 +1,7 @@
 //! Joining the registry: the version check a worker makes before serving,
 //! and its registration.
 
-use super::core::Core;
+use super::core::{Core, Served};
 use super::heartbeat;
 use crate::discovery::{Instance, compat, distinct_schemas, versions_with_schema};
 use crate::error::{Error, ErrorKind};
@@ -60,6 +60,21 @@ pub(crate) async fn register(core: &Core) -> Result<(), Refused> {
     }
     core.connection.exec(&pipe).await?;
     heartbeat::beat(core).await
+}
+
+/// Writes the registration of `services` again, after it vanished.
+pub(crate) async fn register_again(core: &Core, services: &[&Served]) -> Result<(), Refused> {
+    let mut pipe = redis::pipe();
+    for served in services {
+        Registration {
+            service: served.service.info(),
+            instance_id: &core.instance_id,
+            host: &core.host,
+            started_ms: core.started_ms,
+        }
+        .write(&mut pipe, &core.keys, core.settings.instance_ttl);
+    }
+    core.connection.exec(&pipe).await
 }
 
 /// Announces that the worker stopped.
