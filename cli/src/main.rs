@@ -1,1 +1,60 @@
-fn main() {}
+//! `redis-bus`: look at a bus and poke it from a shell.
+//!
+//! Lists the services that are live on a bus, describes their methods and
+//! messages, calls them from JSON through the descriptors their workers
+//! published (no generated code needed), clears cached replies, shows
+//! per-method statistics, removes every key of a bus, and offers an
+//! interactive shell with completion from discovery.
+//!
+//! Layout: `args` (the command line, shared with the shell), `session` (a
+//! connected bus and the options of calls), `failure` (one-line errors),
+//! `target` (`SERVICE/METHOD`), `commands` (one module per subcommand),
+//! `table`, `proto_text` and `human` (how things are shown), `output`
+//! (writing to stdout), `confirm` (asking before destroying), `shell` (the
+//! interactive shell and its line interface).
+
+mod args;
+mod commands;
+mod confirm;
+mod failure;
+mod human;
+mod output;
+mod proto_text;
+mod session;
+mod shell;
+mod table;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::confirm::Terminal;
+use crate::failure::Failure;
+use crate::session::Session;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report();
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Connects to the bus and runs the command.
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let session = Session::connect(&cli.connection).await?;
+    match cli.command {
+        Command::Bus(command) => {
+            let output = commands::run(&session, &command, &mut Terminal).await?;
+            output::print(&output);
+            Ok(())
+        }
+        Command::Shell => shell::run(&session).await,
+    }
+}

@@ -1,0 +1,138 @@
+//! The command line, as clap reads it. The bus subcommands (`BusCommand`)
+//! are shared with the shell, which parses each of its lines with the same
+//! definitions, so a command reads the same in both places.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::target::Target;
+
+/// Look at a redis-bus bus and poke it: services, descriptions, calls from
+/// JSON, caches, statistics, cleanup, and an interactive shell.
+#[derive(Debug, Parser)]
+#[command(name = "redis-bus", version)]
+pub(crate) struct Cli {
+    /// Where the bus is.
+    #[command(flatten)]
+    pub(crate) connection: Connection,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Which Redis and bus to use, and how long calls may take.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Connection {
+    /// The Redis URL, e.g. redis://host:6379 or
+    /// redis://user:password@host:6379/0 (rediss:// for TLS).
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        // The URL may hold a password: `--help` must not show it.
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379",
+        global = true
+    )]
+    pub(crate) url: String,
+    /// The bus name: services on other buses of the same Redis are not seen.
+    #[arg(long, env = "REDIS_BUS", default_value = "default", global = true)]
+    pub(crate) bus: String,
+    /// The deadline of each call, in milliseconds (default: the method's
+    /// timeout_ms option, else 30 s).
+    #[arg(long, value_name = "MS", global = true)]
+    pub(crate) timeout: Option<u64>,
+}
+
+/// The subcommands of `redis-bus`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Commands that look at or act on the bus (also available in the shell).
+    #[command(flatten)]
+    Bus(BusCommand),
+    /// An interactive shell on the bus, with completion of services,
+    /// methods and request fields; reads commands line by line when stdin
+    /// is not a terminal.
+    Shell,
+}
+
+/// The commands on a bus, from the command line or from a shell line.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub(crate) enum BusCommand {
+    /// The live services: versions, instances, methods, cached methods.
+    Services,
+    /// A service's methods with their options, the messages they take and
+    /// return, and its live instances.
+    Describe {
+        /// The service's full name, e.g. math.Math.
+        service: String,
+    },
+    /// Calls a method with a request given as JSON and prints the reply as
+    /// JSON.
+    Call {
+        /// The method, e.g. math.Math/Sum.
+        target: Target,
+        /// The request in the protobuf JSON mapping, e.g. '{"a": 1, "b": 2}'.
+        #[arg(default_value = "{}")]
+        json: String,
+    },
+    /// Cached replies.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Per-method statistics: calls, errors, cache hits and misses,
+    /// latency, last error.
+    Stats {
+        /// Only this service's methods, e.g. math.Math.
+        service: Option<String>,
+    },
+    /// Removes every key of the bus (queues, registrations, cache,
+    /// statistics), after saying how many.
+    Cleanup {
+        /// Do not ask for confirmation (needed when stdin is not a
+        /// terminal).
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+/// What `cache` does.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Clears the cached reply of one request, or without JSON every cached
+    /// reply of the method.
+    Clear {
+        /// The method, e.g. math.Math/Now.
+        target: Target,
+        /// The request whose cached reply to clear, e.g. '{"seed": 1}'.
+        json: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_read_after_the_subcommand_too() {
+        let cli = Cli::try_parse_from([
+            "redis-bus",
+            "services",
+            "--url",
+            "redis://h:1",
+            "--bus",
+            "b",
+            "--timeout",
+            "50",
+        ])
+        .expect("parses");
+        assert_eq!(cli.connection.url, "redis://h:1");
+        assert_eq!(cli.connection.bus, "b");
+        assert_eq!(cli.connection.timeout, Some(50));
+        assert!(matches!(cli.command, Command::Bus(BusCommand::Services)));
+    }
+}

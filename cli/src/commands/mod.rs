@@ -1,0 +1,32 @@
+//! The bus commands, one module each; each returns the text to print on
+//! stdout, so that the command line and the shell print the same thing.
+
+mod cache;
+mod call;
+mod cleanup;
+mod describe;
+mod services;
+mod stats;
+
+use crate::args::{BusCommand, CacheCommand};
+use crate::confirm::Confirm;
+use crate::failure::Failure;
+use crate::session::Session;
+
+/// Runs `command` on the session's bus; `confirm` asks before destroying.
+pub(crate) async fn run(
+    session: &Session,
+    command: &BusCommand,
+    confirm: &mut dyn Confirm,
+) -> Result<String, Failure> {
+    match command {
+        BusCommand::Services => services::run(session).await,
+        BusCommand::Describe { service } => describe::run(session, service).await,
+        BusCommand::Call { target, json } => call::run(session, target, json).await,
+        BusCommand::Cache(CacheCommand::Clear { target, json }) => {
+            cache::clear(session, target, json.as_deref()).await
+        }
+        BusCommand::Stats { service } => stats::run(session, service.as_deref()).await,
+        BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
+    }
+}
