@@ -76,6 +76,11 @@ impl Connector {
     /// store does not apply. Nothing is opened yet.
     pub(crate) fn new(url: &str, tls: Option<TlsCertificates>) -> Result<Connector, Error> {
         let shown_url = hide_password(url);
+        if url.starts_with("rediss") {
+            // rustls needs a process-wide crypto provider; choose one unless
+            // the application already did (it may prefer another).
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let invalid = |error: RedisError| {
             Error::new(ErrorKind::Config, format!("invalid Redis URL {shown_url}"))
                 .with_source(error)
