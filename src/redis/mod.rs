@@ -127,6 +127,7 @@ impl RedisTransport {
                 stats: Arc::clone(&self.stats),
                 block: self.settings.block_timeout,
                 near_cache: self.settings.near_cache,
+                client_name: self.settings.client_name.clone(),
             })
         })
     }

@@ -24,6 +24,8 @@ pub(crate) struct RedisSettings {
     /// Whether cache lookups go through a client-side cache that Redis
     /// invalidates (RESP3 client tracking).
     pub near_cache: bool,
+    /// The name that prefixes the client's id in its keys.
+    pub client_name: Option<String>,
 }
 
 impl Default for RedisSettings {
@@ -36,6 +38,7 @@ impl Default for RedisSettings {
             take_batch: 64,
             stats_interval: Duration::from_secs(1),
             near_cache: false,
+            client_name: None,
         }
     }
 }

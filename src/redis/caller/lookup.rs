@@ -11,6 +11,7 @@ use crate::redis::connection::Connector;
 use crate::redis::keys::CacheKeys;
 use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
+use crate::status::Status;
 
 /// Looks replies up, counting hits and misses.
 #[derive(Debug)]
@@ -41,6 +42,8 @@ pub(crate) enum Looked {
     },
     /// The cache cannot be read: send the call without it.
     Unavailable,
+    /// Redis refused the lookup (an ACL): the call fails.
+    Refused(Status),
 }
 
 impl CacheLookup {
@@ -58,6 +61,11 @@ impl CacheLookup {
         let entry = keys.entry(fingerprint, text);
         let found = match self.read(keys, &entry).await {
             Ok(found) => found,
+            Err(error) if error.code() == Some("NOPERM") => {
+                return Looked::Refused(Status::permission_denied(format!(
+                    "Redis refused MGET {entry} for {method}: {error}"
+                )));
+            }
             Err(error) => {
                 tracing::warn!(%error, method, "the cache cannot be read; calling without it");
                 return Looked::Unavailable;

@@ -76,6 +76,8 @@ pub(crate) struct CallerParts {
     pub block: Duration,
     /// Whether cache lookups go through the near cache.
     pub near_cache: bool,
+    /// The name that prefixes this client's id in its keys, if any.
+    pub client_name: Option<String>,
 }
 
 impl Caller {
@@ -89,9 +91,15 @@ impl Caller {
             stats,
             block,
             near_cache,
+            client_name,
         } = parts;
         let client_id: u64 = rand::random();
-        let client = format!("{client_id:016x}");
+        // A client name prefixes the id, so that an ACL can give each
+        // application its own reply lists (`rb:{<bus>:client:<name>-*`).
+        let client = match &client_name {
+            Some(name) => format!("{name}-{client_id:016x}"),
+            None => format!("{client_id:016x}"),
+        };
         let reply_key = keys.replies(&client);
         let pending = Arc::new(Pending::default());
         let (outbox, inbox) = mpsc::unbounded_channel();
@@ -153,6 +161,7 @@ impl Caller {
                     Looked::Hit(reply) => return Ok(reply),
                     Looked::Miss { entry, generation } => (entry, generation),
                     Looked::Unavailable => (String::new(), 0),
+                    Looked::Refused(status) => return Err(status),
                 }
             }
             None => (String::new(), 0),
