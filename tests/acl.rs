@@ -180,3 +180,50 @@ async fn a_client_limited_to_one_service_touches_no_other() {
         36
     );
 }
+
+/// The ACL rules of an operator of bus `bus` (docs/ACL.md).
+fn operator_rules(bus: &str) -> String {
+    format!("resetkeys ~rb:{{{bus}:* +@all -@dangerous +cluster|nodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sees_and_cleans_up_the_bus_without_dangerous_commands() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    add_user(&redis, "math-worker", &worker_rules("prod", "math.Math"));
+    add_user(&redis, "operator", &operator_rules("prod"));
+    let _: () = redis::cmd("SET")
+        .arg("not-the-bus")
+        .arg(1)
+        .query(&mut common::inspect(&redis))
+        .unwrap();
+    let worker = bus_as(&redis, "math-worker", "math-worker").await.unwrap();
+    let server = Server::new(&worker)
+        .add_service(MathServer::new(MathService))
+        .start()
+        .await
+        .unwrap();
+
+    let operator = bus_as(&redis, "operator", "operator").await.unwrap();
+    let math = DynamicClient::connect(&operator, "math.Math")
+        .await
+        .expect("the operator sees math");
+    let request = math
+        .request_from_json("Sum", r#"{"a": 1, "b": 1}"#)
+        .unwrap();
+    math.call("Sum", &request).await.expect("and may call it");
+    assert!(
+        math.clear_cache("Sum", None).await.unwrap(),
+        "and clear its cache"
+    );
+    operator.flush_stats().await.unwrap();
+    assert!(!operator.discovery().stats().await.unwrap().is_empty());
+
+    server.shutdown().await.unwrap();
+    assert!(operator.cleanup().await.expect("cleanup needs no KEYS") > 0);
+    assert_eq!(operator.count_keys().await.unwrap(), 0);
+    let other: bool = redis::cmd("EXISTS")
+        .arg("not-the-bus")
+        .query(&mut common::inspect(&redis))
+        .unwrap();
+    assert!(other, "nothing outside the bus is touched");
+}
