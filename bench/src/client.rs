@@ -1,0 +1,55 @@
+//! The client side of a benchmark process: the hidden `measure` subcommand,
+//! which measures one system along a plan and prints the sample as one JSON
+//! line on standard output, for the orchestrator.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::load::Plan;
+use crate::systems::{self, System};
+
+/// Arguments of `measure`.
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// The system to measure.
+    #[arg(long, value_enum)]
+    pub system: System,
+    /// Where its calls go: the daemon's URL or the worker's address.
+    #[arg(long)]
+    pub target: String,
+    /// Payload bytes per call.
+    #[arg(long)]
+    pub payload: usize,
+    /// Seconds of each measurement.
+    #[arg(long)]
+    pub seconds: f64,
+    /// Seconds of warm-up before each measurement.
+    #[arg(long)]
+    pub warmup: f64,
+    /// Calls in flight of the loaded measurements.
+    #[arg(long, value_delimiter = ',')]
+    pub in_flight: Vec<usize>,
+    /// The worker process, whose peak RSS and CPU time are measured too.
+    #[arg(long)]
+    pub worker_pid: Option<u32>,
+    /// The Redis or NATS server, whose CPU time is measured too.
+    #[arg(long)]
+    pub daemon_pid: Option<u32>,
+}
+
+/// Measures the system of `args` and prints the sample as one JSON line.
+pub async fn measure_and_print(args: MeasureArgs) -> Result<()> {
+    let plan = Plan {
+        payload: args.payload,
+        warmup: Duration::try_from_secs_f64(args.warmup).context("bad --warmup")?,
+        duration: Duration::try_from_secs_f64(args.seconds).context("bad --seconds")?,
+        in_flight: args.in_flight,
+        worker_pid: args.worker_pid,
+        daemon_pid: args.daemon_pid,
+    };
+    let sample = systems::measure(args.system, &args.target, &plan).await?;
+    println!("{}", serde_json::to_string(&sample)?);
+    Ok(())
+}

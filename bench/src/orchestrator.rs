@@ -1,0 +1,243 @@
+//! The benchmark run: starts the daemons, then measures every system at
+//! every payload size once per round, and prints the medians.
+//!
+//! Systems are interleaved, and their order rotates from round to round, so
+//! that a drift of the (shared, noisy) machine spreads over every system
+//! instead of favouring the ones measured first. Each run of a system gets a
+//! fresh worker process and a fresh client process, and an empty Redis.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::daemons::Daemons;
+use crate::machine::Machine;
+use crate::report;
+use crate::sample::Sample;
+use crate::subprocess::Subprocess;
+use crate::systems::System;
+use crate::worker::READY;
+
+/// How long a worker may take to start serving (or to stop, gracefully).
+const WORKER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a client may take beyond its planned measurements: connecting,
+/// and the calls in flight finishing at the end of each measurement.
+const CLIENT_SLACK: Duration = Duration::from_secs(60);
+
+/// How long to wait before measuring a disturbed run again: long enough
+/// for a short burst elsewhere (a test, a link) to end.
+const BUSY_PAUSE: Duration = Duration::from_secs(3);
+
+/// How to run the benchmark.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Rounds: every system is measured once per round and payload size;
+    /// the report shows the medians over rounds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// Seconds of each measurement (after its warm-up).
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Seconds of warm-up before each measurement.
+    #[arg(long, default_value_t = 0.5)]
+    pub warmup: f64,
+    /// The systems to measure, comma separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = System::ALL)]
+    pub systems: Vec<System>,
+    /// Payload sizes in bytes, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 4096])]
+    pub payloads: Vec<usize>,
+    /// Calls in flight of the throughput measurements, comma separated
+    /// (1 in flight is the sequential measurement). Peak RSS is measured
+    /// under the largest.
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 256])]
+    pub in_flight: Vec<usize>,
+    /// How many times a run is measured again when other processes took
+    /// part of the machine during it (the last attempt is kept either way).
+    #[arg(long, default_value_t = 1)]
+    pub busy_retries: u32,
+}
+
+/// Runs the benchmark until it ends or Ctrl-C; either way, every process it
+/// started is killed before this returns (dropping them kills them).
+pub async fn run_until_interrupted(args: RunArgs) -> Result<()> {
+    tokio::select! {
+        result = run(args) => result,
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.context("cannot listen for Ctrl-C")?;
+            bail!("interrupted; stopped every server and worker it started")
+        }
+    }
+}
+
+/// Runs every round and prints the report.
+async fn run(args: RunArgs) -> Result<()> {
+    check(&args)?;
+    let started = Instant::now();
+    let (daemons, systems) = Daemons::start(&args.systems).await?;
+    if systems.is_empty() {
+        bail!("none of the systems asked for can run here");
+    }
+    let runs = args.rounds as usize * args.payloads.len() * systems.len();
+    eprintln!(
+        "{runs} runs ({} rounds x {} payload sizes x {} systems), about {:.0} s each",
+        args.rounds,
+        args.payloads.len(),
+        systems.len(),
+        (args.warmup + args.seconds) * (1 + args.in_flight.len()) as f64
+    );
+    let mut samples = Vec::new();
+    let mut failures = Vec::new();
+    for round in 0..args.rounds as usize {
+        // Rotating the order spreads each position over every system.
+        let mut order = systems.clone();
+        order.rotate_left(round % systems.len());
+        for &payload in &args.payloads {
+            for &system in &order {
+                let what = format!("round {}, {system}, {payload} B", round + 1);
+                match run_undisturbed(&daemons, system, payload, &args, &what).await {
+                    Ok(sample) => samples.push(sample),
+                    Err(error) => {
+                        eprintln!("{what}: FAILED: {error:#}");
+                        failures.push(format!("{what}: {error:#}"));
+                    }
+                }
+            }
+        }
+    }
+    println!("{}", Machine::describe());
+    println!(
+        "- {} rounds, {} s per measurement after {} s of warm-up",
+        args.rounds, args.seconds, args.warmup
+    );
+    print!("{}", report::Report::new(&samples, &systems, &args));
+    eprintln!("the run took {:.0} s", started.elapsed().as_secs_f64());
+    if !failures.is_empty() {
+        bail!(
+            "{} of {runs} runs failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Refuses arguments that would measure nothing.
+fn check(args: &RunArgs) -> Result<()> {
+    if !(args.seconds > 0.0 && args.warmup >= 0.0) {
+        bail!("--seconds must be positive and --warmup not negative");
+    }
+    if args.payloads.is_empty() || args.systems.is_empty() || args.in_flight.contains(&0) {
+        bail!("give at least one payload size and one system, and no 0 calls in flight");
+    }
+    Ok(())
+}
+
+/// Measures `system` at `payload` bytes, again (after a pause) while other
+/// processes disturb the measurement, at most `--busy-retries` times.
+async fn run_undisturbed(
+    daemons: &Daemons,
+    system: System,
+    payload: usize,
+    args: &RunArgs,
+    what: &str,
+) -> Result<Sample> {
+    let mut retries = args.busy_retries;
+    loop {
+        let sample = run_one(daemons, system, payload, args).await?;
+        eprintln!("{what}: {}", report::one_line(&sample));
+        if !sample.disturbed() || retries == 0 {
+            return Ok(sample);
+        }
+        retries -= 1;
+        eprintln!("{what}: measuring again in {BUSY_PAUSE:?}, when the machine may be quiet");
+        tokio::time::sleep(BUSY_PAUSE).await;
+    }
+}
+
+/// Measures `system` at `payload` bytes once: an empty Redis, a fresh
+/// worker (when the system has one), a fresh client.
+async fn run_one(
+    daemons: &Daemons,
+    system: System,
+    payload: usize,
+    args: &RunArgs,
+) -> Result<Sample> {
+    daemons.flush_redis().await?;
+    let target = daemons.target(system)?;
+    let worker = if system.has_worker() {
+        Some(start_worker(system, &target).await?)
+    } else {
+        None
+    };
+    let (target, worker_pid) = match &worker {
+        Some((process, served_at)) => (served_at.clone(), Some(process.pid()?)),
+        None => (target, None),
+    };
+    let pids = Pids {
+        worker: worker_pid,
+        daemon: daemons.pid(system),
+    };
+    let sample = measure(system, &target, payload, pids, args).await;
+    let stopped = match worker {
+        Some((process, _)) => process.finish(WORKER_TIMEOUT).await,
+        None => Ok(()),
+    };
+    // A failed measurement explains more than the worker's stop after it.
+    let sample = sample?;
+    stopped?;
+    Ok(sample)
+}
+
+/// Starts a worker of `system` serving at `target`; returns it with the
+/// target its clients use.
+async fn start_worker(system: System, target: &str) -> Result<(Subprocess, String)> {
+    let args = ["serve", "--system", &system.name(), "--target", target].map(String::from);
+    let mut worker = Subprocess::spawn(&args, format!("{system} worker"))?;
+    let line = worker.next_line(WORKER_TIMEOUT).await?;
+    let Some(served_at) = line.strip_prefix(READY) else {
+        bail!("the {system} worker said {line:?} instead of {READY:?}<target>");
+    };
+    let served_at = served_at.to_owned();
+    Ok((worker, served_at))
+}
+
+/// The processes a client watches besides itself.
+struct Pids {
+    /// The system's worker.
+    worker: Option<u32>,
+    /// The Redis or NATS server it goes through.
+    daemon: Option<u32>,
+}
+
+/// Runs a client process that measures `system` at `target`.
+async fn measure(
+    system: System,
+    target: &str,
+    payload: usize,
+    pids: Pids,
+    args: &RunArgs,
+) -> Result<Sample> {
+    let in_flight: Vec<String> = args.in_flight.iter().map(ToString::to_string).collect();
+    let mut command = vec![
+        "measure".to_owned(),
+        format!("--system={system}"),
+        format!("--target={target}"),
+        format!("--payload={payload}"),
+        format!("--seconds={}", args.seconds),
+        format!("--warmup={}", args.warmup),
+        format!("--in-flight={}", in_flight.join(",")),
+    ];
+    command.extend(pids.worker.map(|pid| format!("--worker-pid={pid}")));
+    command.extend(pids.daemon.map(|pid| format!("--daemon-pid={pid}")));
+    let mut client = Subprocess::spawn(&command, format!("{system} client"))?;
+    let planned = (args.warmup + args.seconds) * (1 + args.in_flight.len()) as f64;
+    let within = Duration::from_secs_f64(planned) + CLIENT_SLACK;
+    let line = client.next_line(within).await?;
+    let sample: Sample = serde_json::from_str(&line)
+        .with_context(|| format!("the {system} client printed {line:?}, not a sample"))?;
+    client.finish(CLIENT_SLACK).await?;
+    Ok(sample)
+}

@@ -1,0 +1,129 @@
+//! The report: medians over rounds per system and payload size, where the
+//! CPU time of a call goes, redis-bus divided by each peer, the performance
+//! targets met or not, and every round's throughput under the heaviest load
+//! (to judge the noise). All of it is Markdown, to paste into
+//! `BENCHMARKS.md` as printed.
+//!
+//! Layout: `medians` (summing rounds up), `tables` (the tables of figures),
+//! `targets` (the targets and their verdicts).
+
+mod medians;
+mod tables;
+mod targets;
+
+use std::fmt::{self, Write as _};
+
+use crate::orchestrator::RunArgs;
+use crate::sample::{DISTURBED_CORES, Sample};
+use crate::systems::System;
+
+/// The report of a run.
+pub struct Report<'a> {
+    /// Every sample of the run.
+    samples: &'a [Sample],
+    /// The systems that ran, in report order.
+    systems: Vec<System>,
+    /// The payload sizes.
+    payloads: &'a [usize],
+    /// The loaded measurements' calls in flight (1 is the sequential one).
+    in_flight: Vec<usize>,
+    /// The heaviest load: targets and peak RSS are about it.
+    heaviest: usize,
+}
+
+impl<'a> Report<'a> {
+    /// The report of `samples`.
+    pub fn new(samples: &'a [Sample], systems: &[System], args: &'a RunArgs) -> Report<'a> {
+        let mut in_flight = vec![1];
+        in_flight.extend(args.in_flight.iter().copied());
+        // Ascending, so that the heaviest load comes last.
+        in_flight.sort_unstable();
+        in_flight.dedup();
+        let heaviest = in_flight.last().copied().unwrap_or(1);
+        Report {
+            samples,
+            // Report order, whatever the order on the command line.
+            systems: System::ALL
+                .into_iter()
+                .filter(|system| systems.contains(system))
+                .collect(),
+            payloads: &args.payloads,
+            in_flight,
+            heaviest,
+        }
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let busiest = self
+            .samples
+            .iter()
+            .map(Sample::elsewhere_cores)
+            .fold(0.0, f64::max);
+        let disturbed = self.samples.iter().filter(|s| s.disturbed()).count();
+        writeln!(
+            f,
+            "- runs disturbed by other processes (more than {DISTURBED_CORES} cores): {disturbed} \
+             of {}; the busiest used {busiest:.2} cores\n",
+            self.samples.len()
+        )?;
+        for &payload in self.payloads {
+            self.medians_table(f, payload)?;
+        }
+        for &payload in self.payloads {
+            self.cpu_table(f, payload)?;
+        }
+        for &payload in self.payloads {
+            self.ratios_table(f, payload)?;
+        }
+        self.targets_table(f)?;
+        self.rounds_table(f)
+    }
+}
+
+/// A one-line summary of a sample, for progress.
+pub fn one_line(sample: &Sample) -> String {
+    let mut line = format!(
+        "seq p50 {:.0} us, p99 {:.0} us, {}",
+        sample.sequential.p50_us,
+        sample.sequential.p99_us,
+        rate(sample.sequential.calls_per_s)
+    );
+    for loaded in &sample.loaded {
+        let _ = write!(
+            line,
+            "; {} in flight {}",
+            loaded.in_flight,
+            rate(loaded.calls_per_s)
+        );
+    }
+    let rss = &sample.peak_rss;
+    if let Some(worker) = rss.worker_kib {
+        let _ = write!(line, "; worker RSS {}", mib(worker as f64));
+    }
+    let _ = write!(line, "; client RSS {}", mib(rss.client_kib as f64));
+    if sample.disturbed() {
+        let elsewhere = sample.elsewhere_cores();
+        let _ = write!(
+            line,
+            "; DISTURBED: other processes used {elsewhere:.2} cores"
+        );
+    }
+    line
+}
+
+/// `12.3k/s`.
+fn rate(calls_per_s: f64) -> String {
+    format!("{:.1}k/s", calls_per_s / 1000.0)
+}
+
+/// `12.3 MiB`, from KiB.
+fn mib(kib: f64) -> String {
+    format!("{:.1} MiB", kib / 1024.0)
+}
+
+/// `ours ÷ theirs` as `1.23x`.
+fn ratio(ours: f64, theirs: f64) -> String {
+    format!("{:.2}x", ours / theirs)
+}
