@@ -25,7 +25,7 @@ pub struct Request {
     /// The budget the caller gave the call, in milliseconds (for logs).
     #[prost(uint32, tag = "6")]
     pub timeout_ms: u32,
-    /// The caller's W3C trace context ("00-<trace id>-<span id>-<flags>").
+    /// The caller's W3C trace context (`00-{trace id}-{span id}-{flags}`).
     #[prost(string, tag = "7")]
     pub traceparent: crate::codegen::prost::alloc::string::String,
     /// For a method whose replies are cached: the Redis key the reply is
