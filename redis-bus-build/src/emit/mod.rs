@@ -130,8 +130,22 @@ pub(crate) fn message_type(rust_path: &str, depth: usize) -> TokenStream {
 
 /// `#[doc]` attributes carrying the proto comments over, then `note` as a
 /// paragraph of its own.
+///
+/// The comments are rendered by prost-build itself, as it renders those of
+/// messages: the same indentation, URLs and brackets escaped for rustdoc,
+/// and the same result whether or not another crate of the build turns on
+/// its `cleanup-markdown` feature (which drops the space after `//`).
 pub(crate) fn doc_comments(comments: &prost_build::Comments, note: &str) -> TokenStream {
-    let lines: Vec<&String> = comments.leading.iter().chain(&comments.trailing).collect();
+    let attached = prost_build::Comments {
+        leading_detached: Vec::new(),
+        ..comments.clone()
+    };
+    let mut rendered = String::new();
+    attached.append_with_indent(0, &mut rendered);
+    let lines: Vec<&str> = rendered
+        .lines()
+        .map(|line| line.strip_prefix("///").unwrap_or(line))
+        .collect();
     let separator = (!lines.is_empty()).then(|| quote!(#[doc = ""]));
     quote! {
         #( #[doc = #lines] )*
