@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use generated_examples::math::math_bus::{MathClient, MathServer};
 use generated_examples::math::{NowRequest, SumRequest};
-use redis_bus::{Code, Server};
+use redis_bus::{CallOptions, Code, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_connections_lose_and_duplicate_nothing() {
@@ -25,10 +25,18 @@ async fn killed_connections_lose_and_duplicate_nothing() {
         .await
         .unwrap();
     let math = MathClient::new(&bus).with_timeout(Duration::from_secs(10));
+    // `Now` is cached per seed: past the cache, each call runs the handler,
+    // so runs can be counted against answers.
+    let uncached = MathClient::new(&bus).with_options(
+        CallOptions::new()
+            .timeout(Duration::from_secs(10))
+            .bypass_cache(true),
+    );
 
     let callers: Vec<_> = (0..32)
         .map(|caller| {
             let math = math.clone();
+            let uncached = uncached.clone();
             tokio::spawn(async move {
                 let mut outcomes = Vec::new();
                 for i in 0..150 {
@@ -36,7 +44,8 @@ async fn killed_connections_lose_and_duplicate_nothing() {
                         outcomes
                             .push(("sum", math.sum(SumRequest { a: i, b: 1 }).await.map(|_| ())));
                     } else {
-                        outcomes.push(("now", math.now(NowRequest { seed: i }).await.map(|_| ())));
+                        let outcome = uncached.now(NowRequest { seed: i }).await;
+                        outcomes.push(("now", outcome.map(|_| ())));
                     }
                 }
                 outcomes

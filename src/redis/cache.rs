@@ -94,8 +94,10 @@ pub(crate) enum Acquired {
 
 /// Returns a current entry (`KEYS[1]`, not older than generation `ARGV[1]`;
 /// skipped when refreshing, `ARGV[4]` = 1), or takes its lock (`KEYS[2]`,
-/// owner `ARGV[2]`, for `ARGV[3]` ms), also from a dead worker that held it
-/// for this very request (`ARGV[5]`, when the request was reclaimed).
+/// owner `ARGV[2]`, for `ARGV[3]` ms). The lock is also granted when its
+/// owner already holds it (an earlier attempt whose answer was lost with
+/// the connection), and taken over from a dead worker that held it for this
+/// very request (`ARGV[5]`, when the request was reclaimed).
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -105,7 +107,8 @@ if value then
   if generation and generation >= tonumber(ARGV[1]) then return {'cached', value} end
 end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'lock'} end
-if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then
+local holder = redis.call('GET', KEYS[2])
+if holder == ARGV[2] or (ARGV[5] ~= '' and holder == ARGV[5]) then
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
   return {'lock'}
 end
@@ -181,5 +184,30 @@ mod tests {
             "a clear of the method since makes it stale"
         );
         assert_eq!(current(Bytes::from_static(b"garbage"), 0), None);
+    }
+
+    /// A worker whose `ACQUIRE` answer was lost with its connection asks
+    /// again; it must get the lock it holds, not wait for it until its TTL
+    /// (with every identical call behind it).
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn an_owner_asking_again_gets_its_own_lock() {
+        let redis = crate::testing::RedisServer::start().unwrap();
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let request = |owner| LockRequest {
+            entry: "entry",
+            lock: "lock",
+            generation: 0,
+            owner,
+            lock_ms: 10_000,
+            refresh: false,
+            dead_owner: None,
+        };
+        let mut outcome = async |owner| acquire(&mut connection, request(owner)).await.unwrap();
+        assert!(matches!(outcome("worker-a:1").await, Acquired::Lock));
+        assert!(matches!(outcome("worker-a:1").await, Acquired::Lock));
+        assert!(matches!(outcome("worker-b:7").await, Acquired::Wait));
+        assert!(matches!(outcome("worker-a:2").await, Acquired::Wait));
     }
 }

@@ -205,8 +205,8 @@ impl Writer {
                     outgoing.call_id,
                     Err(Status::unavailable(format!(
                         "sending the request to {} failed ({error}); it may or may not have \
-                         been queued, and it is not sent again because the method is not \
-                         idempotent",
+                         been queued, and it is not sent again (only an idempotent method's \
+                         request is, once)",
                         outgoing.service.name
                     ))),
                 );

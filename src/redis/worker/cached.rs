@@ -93,6 +93,17 @@ pub(crate) async fn guard(
                 tokio::time::sleep(pause.min(remaining)).await;
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
+            // The script may have granted the lock with its answer lost:
+            // running without the cache would leave the lock held until its
+            // TTL, and every identical call waiting on it. Ask again once
+            // the connection is back: the owner gets its own lock again.
+            // (Without Redis, the reply could not be sent anyway.)
+            Err(error) if error.is_io_error() || error.is_connection_dropped() => {
+                tracing::warn!(%error, method = method.full_name, "taking a cache lock failed; retrying");
+                tokio::time::sleep(pause.min(remaining)).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            // Refused (e.g. by an ACL): nothing was locked.
             Err(error) => {
                 tracing::warn!(%error, method = method.full_name, "the cache is unavailable; running the call without it");
                 return Guard::Uncached;
