@@ -100,10 +100,11 @@ async fn serve_once_handles_exactly_one_request() {
         .expect("serve_once returns after its request");
     assert_eq!(calculator.runs(), 1);
 
+    // Another sum: 1 + 1 is answered from the cache, worker or not.
     let status = math
         .clone()
         .with_options(CallOptions::new())
-        .sum(SumRequest { a: 1, b: 1 })
+        .sum(SumRequest { a: 2, b: 2 })
         .await
         .expect_err("nobody serves any more");
     assert_eq!(status.code(), Code::Unavailable);
