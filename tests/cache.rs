@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use generated_examples::math::math_bus::{MathClient, MathServer};
@@ -336,6 +338,42 @@ async fn near_cache_answers_from_memory_until_redis_invalidates_it() {
         || now_of_seed_1(&math) != first,
     )
     .await;
+}
+
+/// A near-cache hit touches no socket; a loop of them must still let the
+/// runtime's other tasks run, as a loop of any tokio I/O does.
+#[tokio::test(flavor = "current_thread")]
+async fn a_loop_of_near_cache_hits_lets_other_tasks_run() {
+    let redis = redis_bus::testing::RedisServer::start().unwrap();
+    let bus = redis_bus::Bus::builder(&redis.url(), "test")
+        .near_cache(true)
+        .connect()
+        .await
+        .unwrap();
+    let _server = Server::new(&bus)
+        .add_service(MathServer::new(MathService))
+        .start()
+        .await
+        .unwrap();
+    let math = MathClient::new(&bus);
+    for _ in 0..3 {
+        math.now(NowRequest { seed: 1 }).await.unwrap();
+    }
+
+    // On this one-thread runtime, the other task runs only when the loop
+    // yields.
+    let other_task_ran = Arc::new(AtomicBool::new(false));
+    let ran = other_task_ran.clone();
+    tokio::spawn(async move { ran.store(true, Ordering::SeqCst) });
+    let mut calls = 0;
+    while !other_task_ran.load(Ordering::SeqCst) {
+        assert!(
+            calls < 100_000,
+            "{calls} near-cache hits in a row without yielding to another task"
+        );
+        math.now(NowRequest { seed: 1 }).await.unwrap();
+        calls += 1;
+    }
 }
 
 /// Calls `now(1)` from a synchronous check.

@@ -1,10 +1,10 @@
-//! The tables of figures: medians, CPU per call, redis-bus divided by each
-//! peer, and every round under the heaviest load.
+//! The tables of figures: medians, CPU per call, each redis-bus system
+//! divided by its peers, and every round under the heaviest load.
 
 use std::fmt::{self, Write as _};
 
 use super::{Report, mib, rate, ratio};
-use crate::systems::System;
+use crate::systems::COMPARISONS;
 
 impl Report<'_> {
     /// The table of medians at `payload`.
@@ -87,11 +87,23 @@ impl Report<'_> {
         )
     }
 
-    /// redis-bus divided by every other system at `payload`.
+    /// Each redis-bus system divided by the peers it is compared with, at
+    /// `payload`.
     pub(super) fn ratios_table(&self, f: &mut fmt::Formatter<'_>, payload: usize) -> fmt::Result {
-        let Some(bus) = self.medians(System::RedisBus, payload) else {
+        let pairs: Vec<_> = COMPARISONS
+            .iter()
+            .filter_map(|&(ours, peer)| {
+                Some((
+                    ours,
+                    peer,
+                    self.medians(ours, payload)?,
+                    self.medians(peer, payload)?,
+                ))
+            })
+            .collect();
+        if pairs.is_empty() {
             return Ok(());
-        };
+        }
         writeln!(f, "### redis-bus ÷ peer, {payload} B\n")?;
         writeln!(
             f,
@@ -104,30 +116,36 @@ impl Report<'_> {
             .collect();
         writeln!(
             f,
-            "| redis-bus ÷ | seq p50 |{loads} worker RSS | client RSS |"
+            "| ours ÷ peer | seq p50 |{loads} worker RSS | client RSS |"
         )?;
         writeln!(
             f,
             "| --- | ---: |{} ---: | ---: |",
             " ---: |".repeat(self.in_flight.len())
         )?;
-        for &peer in self.systems.iter().filter(|&&s| s != System::RedisBus) {
-            let Some(p) = self.medians(peer, payload) else {
-                continue;
-            };
-            let mut row = format!("| {} | {} |", peer.label(), ratio(bus.p50_us, p.p50_us));
-            for (ours, theirs) in bus.calls_per_s.iter().zip(&p.calls_per_s) {
+        for (ours, peer, us, them) in pairs {
+            let mut row = format!(
+                "| {} ÷ {} | {} |",
+                ours.label(),
+                peer.label(),
+                ratio(us.p50_us, them.p50_us)
+            );
+            for (ours, theirs) in us.calls_per_s.iter().zip(&them.calls_per_s) {
                 let cell = match (ours, theirs) {
                     (Some(ours), Some(theirs)) => ratio(*ours, *theirs),
                     _ => "-".into(),
                 };
                 let _ = write!(row, " {cell} |");
             }
-            let worker = match (bus.worker_kib, p.worker_kib) {
+            let worker = match (us.worker_kib, them.worker_kib) {
                 (Some(ours), Some(theirs)) => ratio(ours, theirs),
                 _ => "-".into(),
             };
-            let _ = write!(row, " {worker} | {} |", ratio(bus.client_kib, p.client_kib));
+            let _ = write!(
+                row,
+                " {worker} | {} |",
+                ratio(us.client_kib, them.client_kib)
+            );
             writeln!(f, "{row}")?;
         }
         writeln!(f)

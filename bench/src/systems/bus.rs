@@ -1,5 +1,6 @@
 //! redis-bus: the generated `EchoClient` and `EchoServer` over the real
-//! Redis transport, used exactly as the README shows users.
+//! Redis transport, used exactly as the README shows users; and the same
+//! client hitting the result cache, in Redis or in the near cache.
 
 use std::future::Future;
 
@@ -31,6 +32,15 @@ struct Echoer;
 #[redis_bus::codegen::async_trait]
 impl Echo for Echoer {
     async fn echo(&self, request: echo::EchoRequest) -> Result<echo::EchoReply, Status> {
+        Ok(echo::EchoReply {
+            payload: request.payload,
+        })
+    }
+
+    async fn cached_echo(
+        &self,
+        request: echo::CachedEchoRequest,
+    ) -> Result<echo::EchoReply, Status> {
         Ok(echo::EchoReply {
             payload: request.payload,
         })
@@ -70,12 +80,20 @@ pub struct BusCaller {
 
 /// Connects a client to the bus at `url`.
 pub async fn connect(url: &str) -> Result<BusCaller> {
-    let bus = Bus::connect(url, BUS)
+    Ok(BusCaller {
+        client: client(url, false).await?,
+    })
+}
+
+/// A client of the echo service on the bus at `url`, with the near cache
+/// on or off.
+async fn client(url: &str, near_cache: bool) -> Result<EchoClient> {
+    let bus = Bus::builder(url, BUS)
+        .near_cache(near_cache)
+        .connect()
         .await
         .with_context(|| format!("cannot connect the client's bus to {url}"))?;
-    Ok(BusCaller {
-        client: EchoClient::new(&bus),
-    })
+    Ok(EchoClient::new(&bus))
 }
 
 impl Caller for BusCaller {
@@ -89,6 +107,41 @@ impl Caller for BusCaller {
             })
             .await
             .context("the echo call failed")?;
+        check_echo(payload, &reply.payload)
+    }
+}
+
+/// Calls the cached echo method, always with the same key: the first call
+/// runs the worker's handler, every later one is a cache hit.
+#[derive(Clone)]
+pub struct CacheHitCaller {
+    /// The generated client.
+    client: EchoClient,
+}
+
+/// The cache key of every call: one entry, hit again and again.
+const CACHE_KEY: &str = "bench";
+
+/// Connects a client to the bus at `url`, reading the cache in Redis (one
+/// `MGET` per hit) or, with `near_cache`, in this process.
+pub async fn connect_cache_hit(url: &str, near_cache: bool) -> Result<CacheHitCaller> {
+    Ok(CacheHitCaller {
+        client: client(url, near_cache).await?,
+    })
+}
+
+impl Caller for CacheHitCaller {
+    async fn call(&self, payload: &Bytes) -> Result<()> {
+        // A run sends one payload throughout, so the cached reply is the echo
+        // of this very payload.
+        let reply = self
+            .client
+            .cached_echo(echo::CachedEchoRequest {
+                key: CACHE_KEY.to_owned(),
+                payload: payload.to_vec(),
+            })
+            .await
+            .context("the cached echo call failed")?;
         check_echo(payload, &reply.payload)
     }
 }

@@ -4,14 +4,12 @@
 //! To add a system: write a module with `serve` (if it has a worker of its
 //! own) and `connect`, add a variant to [`System`], and one arm to each
 //! `match` below. The orchestrator, the load generator and the report pick
-//! it up from there; a target that compares it with another system is one
-//! more row in `report/targets.rs`. That is how the cache-hit measurement
-//! is meant to come in: a Redis `GET` system (the floor of a cache hit) and
-//! a redis-bus system calling a method with a `cache_key` whose reply is
-//! already cached, compared by sequential p50 (target: within 1.3x of the
-//! `GET`).
+//! it up from there; to compare it with another system, add the pair to
+//! [`COMPARISONS`], and a target about the pair is one more row in
+//! `report/targets.rs`.
 
 mod bus;
+mod get;
 mod grpc;
 mod list;
 mod nats;
@@ -44,7 +42,26 @@ pub enum System {
     Nats,
     /// tonic unary gRPC over loopback TCP.
     Tonic,
+    /// Redis `GET` of a value the size of the payload: the floor of a cache
+    /// hit read from Redis.
+    Get,
+    /// redis-bus answering from its result cache in Redis: the generated
+    /// client calling a cached method whose reply is stored.
+    CacheHit,
+    /// redis-bus answering from the near cache, in the client's process.
+    NearCacheHit,
 }
+
+/// The pairs the report divides, redis-bus first: each redis-bus system and
+/// the systems users would pick instead, or that bound it from below.
+pub const COMPARISONS: [(System, System); 6] = [
+    (System::RedisBus, System::Ping),
+    (System::RedisBus, System::List),
+    (System::RedisBus, System::Nats),
+    (System::RedisBus, System::Tonic),
+    (System::CacheHit, System::Get),
+    (System::NearCacheHit, System::Get),
+];
 
 /// The server process a system needs besides its own worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +76,15 @@ pub enum Daemon {
 
 impl System {
     /// Every system, in the order the report lists them.
-    pub const ALL: [System; 5] = [
+    pub const ALL: [System; 8] = [
         System::Ping,
         System::List,
         System::RedisBus,
         System::Nats,
         System::Tonic,
+        System::Get,
+        System::CacheHit,
+        System::NearCacheHit,
     ];
 
     /// The name in the report.
@@ -75,6 +95,9 @@ impl System {
             System::RedisBus => "redis-bus",
             System::Nats => "NATS request-reply",
             System::Tonic => "tonic unary",
+            System::Get => "Redis GET",
+            System::CacheHit => "redis-bus cache hit",
+            System::NearCacheHit => "redis-bus near-cache hit",
         }
     }
 
@@ -88,16 +111,22 @@ impl System {
     /// Which server process it talks to.
     pub fn daemon(self) -> Daemon {
         match self {
-            System::Ping | System::List | System::RedisBus => Daemon::Redis,
+            System::Ping
+            | System::List
+            | System::RedisBus
+            | System::Get
+            | System::CacheHit
+            | System::NearCacheHit => Daemon::Redis,
             System::Nats => Daemon::Nats,
             System::Tonic => Daemon::None,
         }
     }
 
-    /// Whether it has a worker process of its own (PING is answered by
-    /// Redis itself).
+    /// Whether it has a worker process of its own (PING and GET are
+    /// answered by Redis itself; a cache hit needs the worker for the first
+    /// call, the miss that fills the cache).
     pub fn has_worker(self) -> bool {
-        self != System::Ping
+        !matches!(self, System::Ping | System::Get)
     }
 }
 
@@ -124,9 +153,13 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     match system {
-        System::Ping => bail!("Redis PING has no worker: Redis answers it"),
+        System::Ping | System::Get => {
+            bail!("{} has no worker: Redis answers it", system.label())
+        }
         System::List => list::serve(target, ready, stop).await,
-        System::RedisBus => bus::serve(target, ready, stop).await,
+        System::RedisBus | System::CacheHit | System::NearCacheHit => {
+            bus::serve(target, ready, stop).await
+        }
         System::Nats => nats::serve(target, ready, stop).await,
         System::Tonic => grpc::serve(target, ready, stop).await,
     }
@@ -140,6 +173,15 @@ pub async fn measure(system: System, target: &str, plan: &Plan) -> Result<Sample
         System::RedisBus => load::measure(system, bus::connect(target).await?, plan).await,
         System::Nats => load::measure(system, nats::connect(target).await?, plan).await,
         System::Tonic => load::measure(system, grpc::connect(target).await?, plan).await,
+        System::Get => load::measure(system, get::connect(target).await?, plan).await,
+        System::CacheHit => {
+            let caller = bus::connect_cache_hit(target, false).await?;
+            load::measure(system, caller, plan).await
+        }
+        System::NearCacheHit => {
+            let caller = bus::connect_cache_hit(target, true).await?;
+            load::measure(system, caller, plan).await
+        }
     }
 }
 

@@ -18,16 +18,23 @@ pub struct PingCaller {
 
 /// Connects to the Redis at `url`.
 pub async fn connect(url: &str) -> Result<PingCaller> {
+    Ok(PingCaller {
+        connection: connection(url).await?,
+    })
+}
+
+/// A multiplexed connection to the Redis at `url`, without a response
+/// timeout.
+pub(super) async fn connection(url: &str) -> Result<MultiplexedConnection> {
     let client = redis::Client::open(url).with_context(|| format!("bad Redis URL {url}"))?;
     // redis-rs's default 500 ms response timeout would turn a stall of the
     // loaded 2-core machine into a failed run; the orchestrator bounds the
     // whole measurement instead.
     let config = AsyncConnectionConfig::new().set_response_timeout(None);
-    let connection = client
+    client
         .get_multiplexed_async_connection_with_config(&config)
         .await
-        .with_context(|| format!("cannot connect to Redis at {url}"))?;
-    Ok(PingCaller { connection })
+        .with_context(|| format!("cannot connect to Redis at {url}"))
 }
 
 impl Caller for PingCaller {

@@ -93,7 +93,13 @@ impl CacheLookup {
     async fn read(&self, keys: &CacheKeys, entry: &str) -> redis::RedisResult<Lookup> {
         if let Some(mut near) = self.near_connection().await {
             match cache::lookup(&mut near, keys, entry).await {
-                Ok(found) => return Ok(found),
+                Ok(found) => {
+                    // A hit in this process touches no socket, so nothing
+                    // would make a loop of them yield to other tasks: spend
+                    // the task's budget as tokio's own I/O does.
+                    tokio::task::coop::consume_budget().await;
+                    return Ok(found);
+                }
                 Err(error) => {
                     tracing::warn!(%error, "the near cache failed; reopening it on the next lookup");
                     *self.lock_near() = None;
