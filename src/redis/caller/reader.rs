@@ -6,10 +6,12 @@
 //! renames the whole reply list into the client's `batch` list (atomic,
 //! O(1), see `scripts::NEXT_REPLIES`), reads the batch, dispatches it, and
 //! deletes it with the next rename. After a reconnect it reads the batch
-//! that was left first. When there is nothing to read it blocks with
-//! `BLMOVE replies replies` (a rotation of the list onto itself, which
-//! waits for a reply without taking it), and dispatches the reply it
-//! returns at once, so that waiting adds no latency.
+//! that was left first. After each batch it blocks with `BLMOVE replies
+//! replies` (a rotation of the list onto itself, which waits for a reply
+//! without taking it, and returns at once when one is already there), and
+//! dispatches the reply it returns at once, so that waiting adds no
+//! latency. A batch is therefore deleted by the rename after the next
+//! wake-up, or after the blocking wait times out.
 //!
 //! A reply may therefore be dispatched twice; the second time nobody waits
 //! for it and it is dropped. Replies for calls that gave up at their
@@ -70,19 +72,19 @@ impl Reader {
             .query_async(&mut self.connection)
             .await?;
         self.dispatch_all(left);
+        let mut rotate = redis::cmd("BLMOVE");
+        rotate
+            .arg(&self.replies)
+            .arg(&self.replies)
+            .arg("LEFT")
+            .arg("RIGHT")
+            .arg(self.block.as_secs_f64());
         loop {
             let batch = self.next_batch().await?;
-            if !batch.is_empty() {
-                self.dispatch_all(batch);
-                continue;
-            }
-            let mut rotate = redis::cmd("BLMOVE");
-            rotate
-                .arg(&self.replies)
-                .arg(&self.replies)
-                .arg("LEFT")
-                .arg("RIGHT")
-                .arg(self.block.as_secs_f64());
+            self.dispatch_all(batch);
+            // Replies that came while the batch was read are already in the
+            // list, so this returns at once for them: it doubles as the
+            // check for more, which saves a round trip per wake-up.
             let waiting: Option<Vec<u8>> = blocking.query(&rotate).await?;
             if let Some(reply) = waiting {
                 self.dispatch(Bytes::from(reply));
