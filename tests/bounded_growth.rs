@@ -51,8 +51,8 @@ async fn after_100k_calls_only_the_registry_and_statistics_are_left() {
         "rb:{test:registry}:services".to_owned(),
     ];
     let mut unexpected = Vec::new();
-    // The reply reader deletes the batch it dispatched last when its
-    // blocking wait for more times out (2 s) after the last call returned.
+    // The reply reader deletes the batch it dispatched last at the latest
+    // when its blocking wait for more times out (2 s after the last call).
     common::eventually(
         Duration::from_secs(5),
         "only expected keys are left",

@@ -6,12 +6,14 @@
 //! renames the whole reply list into the client's `batch` list (atomic,
 //! O(1), see `scripts::NEXT_REPLIES`), reads the batch, dispatches it, and
 //! deletes it with the next rename. After a reconnect it reads the batch
-//! that was left first. After each batch it blocks with `BLMOVE replies
+//! that was left first. While replies keep coming it reads batch after
+//! batch. When a batch brings nothing new it blocks with `BLMOVE replies
 //! replies` (a rotation of the list onto itself, which waits for a reply
 //! without taking it, and returns at once when one is already there), and
 //! dispatches the reply it returns at once, so that waiting adds no
-//! latency. A batch is therefore deleted by the rename after the next
-//! wake-up, or after the blocking wait times out.
+//! latency. The rotated reply is read again with the next batch, and
+//! skipped when counting what is new. A batch is therefore deleted by the
+//! rename after the next wake-up, or after the blocking wait times out.
 //!
 //! A reply may therefore be dispatched twice; the second time nobody waits
 //! for it and it is dropped. Replies for calls that gave up at their
@@ -79,13 +81,24 @@ impl Reader {
             .arg("LEFT")
             .arg("RIGHT")
             .arg(self.block.as_secs_f64());
+        // Whether the batch about to be read holds a reply that the
+        // blocking wait already returned (and that was dispatched).
+        let mut seen = 0;
         loop {
             let batch = self.next_batch().await?;
+            let fresh = batch.len().saturating_sub(seen);
             self.dispatch_all(batch);
-            // Replies that came while the batch was read are already in the
-            // list, so this returns at once for them: it doubles as the
-            // check for more, which saves a round trip per wake-up.
+            if fresh > 0 {
+                // Replies keep coming: read the next batch without waiting.
+                seen = 0;
+                continue;
+            }
+            // Quiet: wait. A reply that came since the batch was read is
+            // already in the list and returns at once, so this wait is also
+            // the check for more, one round trip fewer per call when calls
+            // come one at a time.
             let waiting: Option<Vec<u8>> = blocking.query(&rotate).await?;
+            seen = usize::from(waiting.is_some());
             if let Some(reply) = waiting {
                 self.dispatch(Bytes::from(reply));
             }
