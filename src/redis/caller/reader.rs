@@ -81,8 +81,8 @@ impl Reader {
             .arg("LEFT")
             .arg("RIGHT")
             .arg(self.block.as_secs_f64());
-        // Whether the batch about to be read holds a reply that the
-        // blocking wait already returned (and that was dispatched).
+        // How many replies of the batch about to be read the blocking wait
+        // already returned and dispatched (0 or 1).
         let mut seen = 0;
         loop {
             let batch = self.next_batch().await?;
