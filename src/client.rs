@@ -58,9 +58,11 @@ impl Client {
         let cache_text = method
             .cache_key
             .map(|template| cache_key_text::<M>(template, &request));
-        let reply = self
-            .call_encoded(method, request.encode_to_vec(), cache_text)
-            .await?;
+        let payload = request.encode_to_vec();
+        // Not held while waiting: with many calls in flight, every request
+        // kept alive until its reply adds up.
+        drop(request);
+        let reply = self.call_encoded(method, payload, cache_text).await?;
         M::Reply::decode(reply).map_err(|error| {
             Status::internal(format!(
                 "the reply of {} does not decode as {}: {error}",

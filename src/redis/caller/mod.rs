@@ -210,6 +210,9 @@ impl Caller {
             wait_for_worker: call.wait_for_worker,
             retries: u8::from(call.method.idempotent),
         };
+        // The element holds the request now; its payload is not kept while
+        // the call waits for its reply.
+        drop(request);
         if self.outbox.send(outgoing).is_err() {
             return Err(Status::unavailable("the bus's writer has stopped"));
         }
