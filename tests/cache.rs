@@ -16,6 +16,26 @@ use generated_examples::services::MathService;
 use redis::Commands;
 use redis_bus::{CallOptions, Code, Server};
 
+/// Serves the sample math service on `bus` (until the server is dropped),
+/// with a client of it.
+async fn serve_math(bus: &redis_bus::Bus) -> (redis_bus::RunningServer, MathClient) {
+    let server = Server::new(bus)
+        .add_service(MathServer::new(MathService))
+        .start()
+        .await
+        .unwrap();
+    (server, MathClient::new(bus))
+}
+
+/// A bus named `test` on `redis`, with the near cache on.
+async fn near_cache_bus(redis: &redis_bus::testing::RedisServer) -> redis_bus::Bus {
+    redis_bus::Bus::builder(&redis.url(), "test")
+        .near_cache(true)
+        .connect()
+        .await
+        .unwrap()
+}
+
 /// The Redis key of math's cached Sum for `a`/`b`, on bus `test`.
 fn sum_entry(a: i64, b: i64) -> String {
     let fingerprint = generated_examples::math::math_bus::methods::SUM.schema_fingerprint;
@@ -25,12 +45,7 @@ fn sum_entry(a: i64, b: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_session_now_is_cached_per_seed_until_cleared() {
     let (_redis, bus) = common::redis_and_bus().await;
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
-    let math = MathClient::new(&bus);
+    let (_server, math) = serve_math(&bus).await;
 
     let first = math.now(NowRequest { seed: 1 }).await.unwrap().time;
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -99,15 +114,8 @@ async fn sum_is_computed_once_until_cleared_or_expired() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_without_a_ttl_live_until_cleared() {
     let (redis, bus) = common::redis_and_bus().await;
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
-    MathClient::new(&bus)
-        .now(NowRequest { seed: 5 })
-        .await
-        .unwrap();
+    let (_server, math) = serve_math(&bus).await;
+    math.now(NowRequest { seed: 5 }).await.unwrap();
     let fingerprint = generated_examples::math::math_bus::methods::NOW.schema_fingerprint;
     let ttl: i64 = common::inspect(&redis)
         .ttl(format!("rb:{{test:cache:math.Math/Now}}:{fingerprint}:5"))
@@ -231,12 +239,7 @@ async fn concurrent_identical_misses_run_the_handler_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bypassing_reads_fresh_and_refreshes_the_cache() {
     let (_redis, bus) = common::redis_and_bus().await;
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
-    let math = MathClient::new(&bus);
+    let (_server, math) = serve_math(&bus).await;
     let cached = math.now(NowRequest { seed: 3 }).await.unwrap().time;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let fresh = math
@@ -257,12 +260,7 @@ async fn bypassing_reads_fresh_and_refreshes_the_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hits_misses_and_stores_are_counted_per_method() {
     let (_redis, bus) = common::redis_and_bus().await;
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
-    let math = MathClient::new(&bus);
+    let (_server, math) = serve_math(&bus).await;
     for _ in 0..4 {
         math.sum(SumRequest { a: 2, b: 2 }).await.unwrap();
     }
@@ -281,17 +279,8 @@ async fn hits_misses_and_stores_are_counted_per_method() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn near_cache_answers_from_memory_until_redis_invalidates_it() {
     let redis = redis_bus::testing::RedisServer::start().unwrap();
-    let bus = redis_bus::Bus::builder(&redis.url(), "test")
-        .near_cache(true)
-        .connect()
-        .await
-        .unwrap();
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
-    let math = MathClient::new(&bus);
+    let bus = near_cache_bus(&redis).await;
+    let (_server, math) = serve_math(&bus).await;
     let first = math.now(NowRequest { seed: 1 }).await.unwrap().time;
     math.now(NowRequest { seed: 1 }).await.unwrap();
 
@@ -345,17 +334,8 @@ async fn near_cache_answers_from_memory_until_redis_invalidates_it() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_loop_of_near_cache_hits_lets_other_tasks_run() {
     let redis = redis_bus::testing::RedisServer::start().unwrap();
-    let bus = redis_bus::Bus::builder(&redis.url(), "test")
-        .near_cache(true)
-        .connect()
-        .await
-        .unwrap();
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
-    let math = MathClient::new(&bus);
+    let bus = near_cache_bus(&redis).await;
+    let (_server, math) = serve_math(&bus).await;
     for _ in 0..3 {
         math.now(NowRequest { seed: 1 }).await.unwrap();
     }
