@@ -18,8 +18,8 @@ use generated_examples::math::{NowRequest, SumRequest};
 use generated_examples::random::random_bus::{RandomClient, RandomServer};
 use generated_examples::random::{ErrorRequest, PasswordRequest, UuidRequest};
 use generated_examples::services::{AccountsService, MathService, RandomService};
-use redis_bus::testing::RedisServer;
 use redis_bus::{Bus, Server};
+use redis_bus_testing::RedisServer;
 
 /// The bus the demo plays on; removed at the end.
 const BUS: &str = "demo";

@@ -6,10 +6,10 @@ pub use async_trait::async_trait;
 pub use prost;
 pub use prost_types;
 
-pub use crate::bus::Bus;
-pub use crate::cache_key::CacheKeyWriter;
-pub use crate::call_options::CallOptions;
-pub use crate::client::Client;
-pub use crate::info::{Method, MethodInfo, ServiceInfo};
-pub use crate::service::{Service, handle, unknown_method};
-pub use crate::status::Status;
+pub use crate::api::bus::Bus;
+pub use crate::api::call_options::CallOptions;
+pub use crate::api::client::Client;
+pub use crate::seam::cache_key::CacheKeyWriter;
+pub use crate::seam::info::{Method, MethodInfo, ServiceInfo};
+pub use crate::seam::service::{Service, handle, unknown_method};
+pub use crate::seam::status::Status;

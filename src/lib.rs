@@ -16,51 +16,47 @@
 //! let reply = math.sum(math::SumRequest { a: 1, b: 2 }).await?;
 //! ```
 //!
-//! Layout: `bus` (the handle), `client` and `call_options` (calling),
-//! `server` and `service` (serving), `transport` (the seam to what carries
-//! calls) with `memory` (in-process); `status` and `error` (failures);
-//! `info` and `cache_key` (what the generator emits metadata for);
-//! `context` (the call a handler serves); `wire` (envelopes); `codegen`
-//! (what generated code imports); `testing` (real redis-server processes
-//! for tests, behind the `testing` feature).
+//! # Layout
+//!
+//! The crate is built in layers; a module imports only from its own layer
+//! or the layers below it (a test, `layers`, keeps it so):
+//!
+//! | layer | modules | what |
+//! | --- | --- | --- |
+//! | the public API | `api` (`bus`, `client`, `call_options`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
+//! | the transports | `redis`, `memory` | what carries calls: Redis, or this process for unit tests; neither knows the other |
+//! | the seam | `seam` (`transport`, `call`, `info`, `service`, `status`, `error`, `instance`, `versions`, `compat`, `server_config`, `context`, `trace`, `stats`, `cache_key`, `debug_report`, `wire`) | the traits a transport implements and the plain data both sides share |
+//!
+//! The API holds a `dyn seam::transport::Transport` and never names Redis
+//! (only `api::bus` constructs a transport); the transports implement the
+//! seam's traits with the seam's data and never name the API.
 
-mod bus;
-mod cache_key;
-mod call_options;
-mod client;
+mod api;
 #[doc(hidden)]
 pub mod codegen;
-mod context;
-mod debug_report;
-mod discovery;
-mod dynamic;
-mod error;
-mod info;
+#[cfg(test)]
+mod layers;
 mod memory;
 mod redis;
-mod server;
-mod service;
-mod stats;
-mod status;
-#[cfg(feature = "testing")]
-pub mod testing;
-mod trace;
-mod transport;
-pub mod wire;
+mod seam;
 
-pub use bus::{Bus, BusBuilder, DEFAULT_TIMEOUT};
-pub use cache_key::{CacheKeyValue, CacheKeyWriter};
-pub use call_options::CallOptions;
-pub use client::Client;
-pub use context::CallContext;
-pub use discovery::{Change, Discovery, Instance, MethodRecord, ServiceSummary, Watch};
-pub use dynamic::DynamicClient;
-pub use error::{Error, ErrorKind};
-pub use info::{Method, MethodInfo, ServiceInfo};
-pub use server::{RunningServer, Server};
-pub use service::Service;
-pub use stats::MethodStats;
-pub use status::{Code, Status};
+pub use api::bus::{Bus, BusBuilder};
+pub use api::call_options::CallOptions;
+pub use api::client::Client;
+pub use api::discovery::Discovery;
+pub use api::dynamic::DynamicClient;
+pub use api::server::{RunningServer, Server};
+pub use api::watch::{Change, Watch};
+pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};
+pub use seam::call::DEFAULT_TIMEOUT;
+pub use seam::context::CallContext;
+pub use seam::error::{Error, ErrorKind};
+pub use seam::info::{Method, MethodInfo, ServiceInfo};
+pub use seam::instance::{Instance, MethodRecord, ServiceSummary};
+pub use seam::service::Service;
+pub use seam::stats::MethodStats;
+pub use seam::status::{Code, Status};
+pub use seam::wire;
 
 /// Includes the Rust that `redis_bus_build::compile_protos` generated for a
 /// proto package, from `OUT_DIR`, in place; give the package a module:

@@ -13,13 +13,14 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::CallContext;
-use crate::debug_report::{self, Failure};
-use crate::error::{Error, ErrorKind};
-use crate::server::{Mode, ServerConfig};
-use crate::service::Service;
-use crate::status::Status;
-use crate::transport::{OutgoingCall, RegistryEvents, Transport, Worker};
+use crate::seam::call::OutgoingCall;
+use crate::seam::context::CallContext;
+use crate::seam::debug_report::{self, Failure};
+use crate::seam::error::{Error, ErrorKind};
+use crate::seam::server_config::{Mode, ServerConfig};
+use crate::seam::service::Service;
+use crate::seam::status::Status;
+use crate::seam::transport::{RegistryEvents, Transport, Worker};
 
 /// The services served on an in-memory bus.
 #[derive(Debug, Default)]
@@ -114,7 +115,7 @@ impl Transport for MemoryTransport {
             Err(panic) => Err(Status::internal(format!(
                 "the handler of {} panicked: {}",
                 method.full_name,
-                crate::debug_report::panic_message(panic.as_ref())
+                crate::seam::debug_report::panic_message(panic.as_ref())
             ))),
         };
         if worker.mode == Mode::Debug {
@@ -145,14 +146,14 @@ impl Transport for MemoryTransport {
 
     async fn clear_cache(
         &self,
-        _method: &'static crate::info::MethodInfo,
+        _method: &'static crate::seam::info::MethodInfo,
         _text: Option<&str>,
     ) -> Result<bool, Error> {
         // The in-memory bus caches nothing: there is nothing to clear.
         Ok(false)
     }
 
-    async fn stats(&self) -> Result<Vec<crate::stats::MethodStats>, Error> {
+    async fn stats(&self) -> Result<Vec<crate::seam::stats::MethodStats>, Error> {
         Ok(Vec::new())
     }
 
@@ -168,7 +169,7 @@ impl Transport for MemoryTransport {
     async fn instances(
         &self,
         only: Option<&str>,
-    ) -> Result<Vec<crate::discovery::Instance>, Error> {
+    ) -> Result<Vec<crate::seam::instance::Instance>, Error> {
         Ok(self.registry.described(only))
     }
 
@@ -249,7 +250,7 @@ impl Registry {
     }
 
     /// The live instances, as discovery describes them.
-    fn described(&self, only: Option<&str>) -> Vec<crate::discovery::Instance> {
+    fn described(&self, only: Option<&str>) -> Vec<crate::seam::instance::Instance> {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         self.lock()
             .iter()
@@ -257,7 +258,7 @@ impl Registry {
             .flat_map(|(_, instances)| instances.iter())
             .map(|instance| {
                 let info = instance.service.info();
-                crate::discovery::Instance {
+                crate::seam::instance::Instance {
                     id: instance.worker.id.clone(),
                     service: info.name.to_owned(),
                     version: info.version.to_owned(),

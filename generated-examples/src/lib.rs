@@ -11,7 +11,7 @@
 //!
 //! `src/accounts.rs`, `src/math.rs` and `src/random.rs` are generated: never
 //! edit them. After changing the generator or a proto, re-bless them with
-//! `REDIS_BUS_BLESS=1 cargo test -p redis-bus-build --test generated_drift`.
+//! `REDIS_BUS_BLESS=1 cargo test -p redis-bus-build --test generator drift::`.
 
 pub mod services;
 

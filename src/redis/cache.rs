@@ -189,10 +189,9 @@ mod tests {
     /// A worker whose `ACQUIRE` answer was lost with its connection asks
     /// again; it must get the lock it holds, not wait for it until its TTL
     /// (with every identical call behind it).
-    #[cfg(feature = "testing")]
     #[tokio::test]
     async fn an_owner_asking_again_gets_its_own_lock() {
-        let redis = crate::testing::RedisServer::start().unwrap();
+        let redis = redis_bus_testing::RedisServer::start().unwrap();
         let client = redis::Client::open(redis.url()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
         let request = |owner| LockRequest {

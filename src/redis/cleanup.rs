@@ -19,7 +19,7 @@ pub(crate) async fn cleanup(
     connection: &SharedConnection,
     keys: &Keys,
     dry_run: bool,
-) -> Result<u64, crate::error::Error> {
+) -> Result<u64, crate::seam::error::Error> {
     let fail = |error| connector.error("cannot clean up the bus at", error);
     if !connector.is_cluster() {
         return scan(&mut connection.clone(), keys, dry_run)

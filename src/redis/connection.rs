@@ -21,7 +21,7 @@ use redis::{
 };
 
 use super::shared::{Refused, SharedConnection};
-use crate::error::{Error, ErrorKind};
+use crate::seam::error::{Error, ErrorKind};
 
 /// How long opening a TCP connection (and the handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

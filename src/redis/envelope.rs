@@ -10,8 +10,8 @@
 use bytes::Bytes;
 use prost::Message;
 
-use crate::status::{Code, Status};
-use crate::wire;
+use crate::seam::status::{Code, Status};
+use crate::seam::wire;
 
 /// Length of the id in front of each queued request.
 pub(crate) const ID_LEN: usize = 16;

@@ -27,7 +27,7 @@
 //! call, and `format!` grows its string piece by piece (a cache hit spent a
 //! tenth of its client CPU there).
 
-use crate::error::{Error, ErrorKind};
+use crate::seam::error::{Error, ErrorKind};
 
 /// The first characters of every key of every bus.
 pub(crate) const PREFIX: &str = "rb:{";

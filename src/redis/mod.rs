@@ -36,15 +36,16 @@ use self::registry::EventWaiter;
 pub(crate) use self::settings::RedisSettings;
 use self::stats::Stats;
 use self::worker::{RedisWorker, WorkerParts};
-use crate::discovery::Instance;
-use crate::error::Error;
-use crate::info::MethodInfo;
 use crate::redis::shared::SharedConnection;
-use crate::server::ServerConfig;
-use crate::service::Service;
-use crate::stats::MethodStats;
-use crate::status::Status;
-use crate::transport::{OutgoingCall, RegistryEvents, Transport, Worker};
+use crate::seam::call::OutgoingCall;
+use crate::seam::error::Error;
+use crate::seam::info::MethodInfo;
+use crate::seam::instance::Instance;
+use crate::seam::server_config::ServerConfig;
+use crate::seam::service::Service;
+use crate::seam::stats::MethodStats;
+use crate::seam::status::Status;
+use crate::seam::transport::{RegistryEvents, Transport, Worker};
 
 /// A bus on Redis.
 pub(crate) struct RedisTransport {

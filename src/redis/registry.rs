@@ -17,8 +17,8 @@ use super::blocking::Blocking;
 use super::connection::Connector;
 use super::keys::{Keys, ServiceKeys};
 use super::shared::SharedConnection;
-use crate::discovery::{Instance, MethodRecord};
-use crate::info::ServiceInfo;
+use crate::seam::info::ServiceInfo;
+use crate::seam::instance::{Instance, MethodRecord};
 
 /// How many events the stream keeps (approximately).
 const EVENTS_KEPT: usize = 1000;

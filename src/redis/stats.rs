@@ -13,8 +13,8 @@ use redis::aio::ConnectionLike;
 
 use super::keys::Keys;
 use crate::redis::shared::SharedConnection;
-use crate::stats::{LATENCY_BOUNDS_US, MethodStats, bucket};
-use crate::status::Status;
+use crate::seam::stats::{LATENCY_BOUNDS_US, MethodStats, bucket};
+use crate::seam::status::Status;
 
 /// The number of latency buckets: one per bound, and one for slower calls.
 const BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;

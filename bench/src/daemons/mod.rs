@@ -6,7 +6,7 @@
 mod nats;
 
 use anyhow::{Context, Result};
-use redis_bus::testing::RedisServer;
+use redis_bus_testing::RedisServer;
 
 pub use self::nats::NatsServer;
 use crate::systems::{Daemon, System};

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use redis_bus::testing::free_port;
+use redis_bus_testing::free_port;
 
 /// The program, looked up on PATH.
 const NATS_SERVER: &str = "nats-server";

@@ -11,7 +11,7 @@ use crate::redis::connection::Connector;
 use crate::redis::keys::CacheKeys;
 use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
-use crate::status::Status;
+use crate::seam::status::Status;
 
 /// Looks replies up, counting hits and misses.
 #[derive(Debug)]

@@ -29,9 +29,9 @@ use crate::redis::envelope::{RequestId, encode_request};
 use crate::redis::keys::Keys;
 use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
-use crate::status::Status;
-use crate::transport::OutgoingCall;
-use crate::wire;
+use crate::seam::call::OutgoingCall;
+use crate::seam::status::Status;
+use crate::seam::wire;
 
 /// Sends calls and receives their replies for one client.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use crate::status::Status;
+use crate::seam::status::Status;
 
 /// What a waiting call receives: the encoded reply, or why it failed.
 pub(crate) type Outcome = Result<Bytes, Status>;

@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::discovery::{Instance, compat, distinct_schemas, versions_with_schema};
-use crate::info::{MethodInfo, ServiceInfo};
 use crate::redis::clock::BusClock;
 use crate::redis::keys::Keys;
 use crate::redis::registry;
 use crate::redis::shared::SharedConnection;
-use crate::status::Status;
+use crate::seam::compat;
+use crate::seam::info::{MethodInfo, ServiceInfo};
+use crate::seam::instance::{Instance, distinct_schemas, versions_with_schema};
+use crate::seam::status::Status;
 
 /// How long a verdict holds before the live schemas are read again, so
 /// that a newly deployed incompatible worker is noticed.

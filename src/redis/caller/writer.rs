@@ -19,13 +19,13 @@ use redis::{ServerError, Value};
 use tokio::sync::mpsc;
 
 use super::pending::Pending;
-use crate::discovery::{describe_versions, summarize};
-use crate::info::ServiceInfo;
 use crate::redis::clock::BusClock;
 use crate::redis::keys::Keys;
 use crate::redis::registry;
 use crate::redis::shared::SharedConnection;
-use crate::status::Status;
+use crate::seam::info::ServiceInfo;
+use crate::seam::instance::{describe_versions, summarize};
+use crate::seam::status::Status;
 
 /// The most requests sent in one pipeline.
 const MAX_BATCH: usize = 256;

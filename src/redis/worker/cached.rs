@@ -9,9 +9,9 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::core::Core;
-use crate::info::MethodInfo;
 use crate::redis::cache::{self, Acquired, LockRequest};
-use crate::wire;
+use crate::seam::info::MethodInfo;
+use crate::seam::wire;
 
 /// What the replier does with the cache once a cached method's call ends.
 #[derive(Debug)]

@@ -10,7 +10,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::replier::Completion;
 use super::taken::Taken;
-use crate::error::Error;
 use crate::redis::blocking::Location;
 use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
@@ -18,8 +17,9 @@ use crate::redis::keys::{Keys, ServiceKeys};
 use crate::redis::settings::RedisSettings;
 use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
-use crate::server::{Mode, ServerConfig};
-use crate::service::Service;
+use crate::seam::error::Error;
+use crate::seam::server_config::{Mode, ServerConfig};
+use crate::seam::service::Service;
 
 /// One service a worker serves, with its keys worked out once.
 pub(crate) struct Served {

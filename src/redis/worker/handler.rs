@@ -17,17 +17,17 @@ use super::cached::{self, CacheWrite, Guard};
 use super::core::{Core, Served};
 use super::replier::Completion;
 use super::taken::Taken;
-use crate::context::CallContext;
-use crate::debug_report::{self, Failure, panic_message};
-use crate::error::{Error, ErrorKind};
-use crate::info::MethodInfo;
 use crate::redis::cache::entry_value;
 use crate::redis::envelope::{decode_request, encode_reply};
-use crate::server::Mode;
-use crate::service::unknown_method;
-use crate::status::Status;
-use crate::trace::TraceParent;
-use crate::wire;
+use crate::seam::context::CallContext;
+use crate::seam::debug_report::{self, Failure, panic_message};
+use crate::seam::error::{Error, ErrorKind};
+use crate::seam::info::MethodInfo;
+use crate::seam::server_config::Mode;
+use crate::seam::service::unknown_method;
+use crate::seam::status::Status;
+use crate::seam::trace::TraceParent;
+use crate::seam::wire;
 
 /// Handles `taken`, holding `permit` (one unit of the worker's concurrency)
 /// until the handler is done.
@@ -131,7 +131,7 @@ async fn outcome(
     }
     let deadline = match deadline_ms {
         Some(deadline) => core.clock.to_instant(deadline),
-        None => tokio::time::Instant::now() + crate::bus::DEFAULT_TIMEOUT,
+        None => tokio::time::Instant::now() + crate::seam::call::DEFAULT_TIMEOUT,
     };
     let reclaimed_from = taken.reclaimed_from.as_deref();
     match cached::guard(core, method, request, reclaimed_from, deadline).await {

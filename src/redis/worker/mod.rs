@@ -26,12 +26,12 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use self::core::WorkerParts;
 use self::core::{Core, Served};
-use crate::error::Error;
 use crate::redis::connection::{redis_error, refused_error};
 use crate::redis::{blocking, scripts};
-use crate::server::{Mode, ServerConfig};
-use crate::service::Service;
-use crate::transport::Worker;
+use crate::seam::error::Error;
+use crate::seam::server_config::{Mode, ServerConfig};
+use crate::seam::service::Service;
+use crate::seam::transport::Worker;
 
 /// How long shutdown waits for the last replies to reach Redis.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,7 +74,7 @@ impl RedisWorker {
             })
             .collect();
         if config.mode == Mode::Debug {
-            crate::debug_report::capture_panics();
+            crate::seam::debug_report::capture_panics();
         }
         let (completions, completed) = mpsc::unbounded_channel();
         let core = Arc::new(Core::new(instance_id, parts, config, served, completions));

@@ -3,11 +3,12 @@
 
 use super::core::{Core, Served};
 use super::heartbeat;
-use crate::discovery::{Instance, compat, distinct_schemas, versions_with_schema};
-use crate::error::{Error, ErrorKind};
 use crate::redis::connection::redis_error;
 use crate::redis::registry::{self, Registration};
 use crate::redis::shared::Refused;
+use crate::seam::compat;
+use crate::seam::error::{Error, ErrorKind};
+use crate::seam::instance::{Instance, distinct_schemas, versions_with_schema};
 
 /// Refuses to start when a served service's schema breaks wire
 /// compatibility with the live instances of the same major version.

@@ -1,0 +1,138 @@
+//! `services` and `describe`: what is live on the bus, read from the
+//! registry the workers keep.
+
+use crate::common::{BUS, redis_and_bus, redis_with_samples, run};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_lists_live_services_and_cached_methods() {
+    let (redis, _bus, _server) = redis_with_samples().await;
+    let out = run(&redis, &["services"]).await.ok();
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        lines.contains(&vec![
+            "math.Math",
+            "1.2.0",
+            "(1",
+            "instance)",
+            "1",
+            "Sum,",
+            "Now"
+        ]),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&vec![
+            "random.Random",
+            "1.0.0",
+            "(1",
+            "instance)",
+            "1",
+            "Uuid,",
+            "Password,",
+            "Error"
+        ]),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&vec!["CACHED", "METHOD", "KEY", "TTL"]),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&vec!["math.Math/Sum", "{a}/{b}", "1h"]),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&vec!["math.Math/Now", "{seed}", "no", "expiry"]),
+        "{out}"
+    );
+    assert!(
+        !out.contains("random.Random/"),
+        "random caches nothing: {out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_reads_the_bus_from_the_environment() {
+    let (redis, _bus, _server) = redis_with_samples().await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_redis-bus"))
+        .arg("services")
+        .env("REDIS_URL", redis.url())
+        .env("REDIS_BUS", BUS)
+        .output()
+        .await
+        .expect("redis-bus runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("math.Math"), "{stdout}");
+
+    let other_bus = tokio::process::Command::new(env!("CARGO_BIN_EXE_redis-bus"))
+        .args(["services", "--url", &redis.url(), "--bus", "elsewhere"])
+        .output()
+        .await
+        .expect("redis-bus runs");
+    assert_eq!(
+        String::from_utf8_lossy(&other_bus.stdout),
+        "no live services on bus \"elsewhere\"\n",
+        "other buses see nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_shows_rpcs_options_messages_and_instances() {
+    let (redis, _bus, server) = redis_with_samples().await;
+    let out = run(&redis, &["describe", "math.Math"]).await.ok();
+    for expected in [
+        "service math.Math {\n  option (redis_bus.version) = \"1.2.0\";",
+        "  rpc Sum(math.SumRequest) returns (math.SumReply) {\n    \
+         option (redis_bus.cache_key) = \"{a}/{b}\";\n    \
+         option (redis_bus.cache_ttl_seconds) = 3600;\n    \
+         option (redis_bus.idempotent) = true;\n  }",
+        "message math.SumRequest {\n  int64 a = 1;\n  int64 b = 2;\n}",
+        "message math.NowReply {\n  google.protobuf.Timestamp time = 1;\n}",
+        "// google.protobuf.Timestamp (well-known type): in JSON, an RFC 3339 string",
+        "live instances: 1\nINSTANCE",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in:\n{out}");
+    }
+    let instance = out
+        .lines()
+        .find(|line| line.starts_with(server.instance_id()))
+        .unwrap_or_else(|| panic!("a row for {}:\n{out}", server.instance_id()));
+    let cells: Vec<&str> = instance.split_whitespace().collect();
+    assert_eq!(cells[1], "1.2.0", "{instance}");
+    assert_eq!(
+        cells[3],
+        std::process::id().to_string(),
+        "the worker's pid: {instance}"
+    );
+
+    let out = run(&redis, &["describe", "random.Random"]).await.ok();
+    for expected in [
+        "  rpc Password(random.PasswordRequest) returns (random.PasswordReply) {\n    \
+         option (redis_bus.timeout_ms) = 2000;\n  }",
+        "  rpc Error(random.ErrorRequest) returns (random.ErrorReply);",
+        "message random.PasswordRequest {\n  optional uint32 length = 1;\n}",
+        "message random.UuidRequest {}",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in:\n{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_of_an_unknown_service_names_the_live_ones() {
+    let (redis, _bus, _server) = redis_with_samples().await;
+    let error = run(&redis, &["describe", "nope.Nope"]).await.error();
+    assert_eq!(
+        error,
+        format!(
+            "error: no live worker serves nope.Nope on bus \"{BUS}\" \
+             (live services: math.Math, random.Random)\n"
+        )
+    );
+    let (empty, _bus) = redis_and_bus().await;
+    let error = run(&empty, &["describe", "math.Math"]).await.error();
+    assert!(error.contains("(live services: none)"), "{error}");
+}

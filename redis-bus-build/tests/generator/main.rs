@@ -1,0 +1,7 @@
+//! The generator's tests, in one binary: `checks` (every build-time rule
+//! and its message) and `drift` (the checked-in generated code is what the
+//! generator emits today). Run one part with
+//! `cargo test -p redis-bus-build --test generator checks::`.
+
+mod checks;
+mod drift;

@@ -1,0 +1,221 @@
+//! `Bus`: a handle on one named bus, shared by the clients and servers of a
+//! process; `BusBuilder` to connect one with non-default settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::memory::MemoryTransport;
+use crate::redis::{RedisSettings, RedisTransport};
+use crate::seam::error::{Error, ErrorKind};
+use crate::seam::transport::Transport;
+
+/// The deadline of a call whose method declares no `timeout_ms`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A handle on a bus: services served on it can be called by every client
+/// of the same bus. Cheap to clone; clones share connections.
+///
+/// Buses with the same name on the same Redis share their services; buses
+/// with different names never see each other's keys.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    /// What carries the calls.
+    pub(crate) transport: Arc<dyn Transport>,
+    /// The deadline of calls whose method and options set none.
+    pub(crate) default_timeout: Duration,
+}
+
+impl Bus {
+    /// Connects to the bus `name` on the Redis at `url`
+    /// (`redis://[user[:password]@]host[:port][/db]`, or `rediss://` for
+    /// TLS), with default settings.
+    pub async fn connect(url: &str, name: &str) -> Result<Bus, Error> {
+        Bus::builder(url, name).connect().await
+    }
+
+    /// A builder to connect to the bus `name` at `url` with other settings.
+    pub fn builder(url: &str, name: &str) -> BusBuilder {
+        BusBuilder {
+            url: url.to_owned(),
+            name: name.to_owned(),
+            default_timeout: DEFAULT_TIMEOUT,
+            settings: RedisSettings::default(),
+            tls: None,
+        }
+    }
+
+    /// A bus that lives in this process only, for unit tests of services
+    /// and their callers: calls go straight to the served implementation,
+    /// still encoded and decoded as on the wire.
+    pub fn in_memory() -> Bus {
+        Bus {
+            transport: Arc::new(MemoryTransport::default()),
+            default_timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The bus's name.
+    pub fn name(&self) -> &str {
+        self.transport.bus_name()
+    }
+
+    /// Where the bus lives: the Redis URL with any password hidden.
+    pub fn url(&self) -> &str {
+        self.transport.location()
+    }
+
+    /// How many keys the bus holds in Redis (a `SCAN`, for operators).
+    pub async fn count_keys(&self) -> Result<u64, Error> {
+        self.transport.cleanup(true).await
+    }
+
+    /// Removes every key of the bus from Redis (queues, registrations,
+    /// cache, statistics), with `SCAN` and `UNLINK`, never `KEYS`; returns
+    /// how many were removed. Workers still running register again with
+    /// their next heartbeat.
+    pub async fn cleanup(&self) -> Result<u64, Error> {
+        self.transport.cleanup(false).await
+    }
+
+    /// Sends the statistics this process recorded and has not sent yet
+    /// (they are sent every second anyway): before reading them right
+    /// after some calls, or before exiting.
+    pub async fn flush_stats(&self) -> Result<(), Error> {
+        self.transport.flush_stats().await
+    }
+
+    /// The same bus, with `timeout` as the deadline of calls whose method
+    /// and call options set none.
+    pub fn with_default_timeout(mut self, timeout: Duration) -> Bus {
+        self.default_timeout = timeout;
+        self
+    }
+}
+
+/// Connects to a bus with non-default settings; from [`Bus::builder`].
+#[derive(Debug, Clone)]
+pub struct BusBuilder {
+    /// The Redis URL.
+    url: String,
+    /// The bus name.
+    name: String,
+    /// The deadline of calls whose method and options set none.
+    default_timeout: Duration,
+    /// Transport pacing.
+    settings: RedisSettings,
+    /// The CA and client certificate for `rediss://` URLs, when the
+    /// system's trust store does not apply.
+    tls: Option<redis::TlsCertificates>,
+}
+
+impl BusBuilder {
+    /// The deadline of calls whose method declares no `timeout_ms` and whose
+    /// options set none (30 s by default).
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        self.default_timeout = timeout;
+        self
+    }
+
+    /// How often workers renew their registration (1 s by default), and how
+    /// long a registration lasts without renewal (5 s): a worker that is
+    /// killed is considered dead, and its requests reclaimed, within about
+    /// `ttl + interval`.
+    pub fn heartbeat(mut self, interval: Duration, ttl: Duration) -> Self {
+        self.settings.heartbeat_interval = interval;
+        self.settings.instance_ttl = ttl;
+        self
+    }
+
+    /// How long one blocking read waits before it is issued again (2 s by
+    /// default): bounds how long an idle reader takes to notice a dead
+    /// connection, and how long a stopping worker can wait for a taker that
+    /// cannot be woken.
+    pub fn block_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.block_timeout = timeout;
+        self
+    }
+
+    /// Keeps cached replies in this process too (off by default): a repeated
+    /// hit then costs no round trip. Redis tells the process when an entry
+    /// changes or is cleared (RESP3 client tracking), so it never serves a
+    /// reply that Redis no longer holds.
+    pub fn near_cache(mut self, enabled: bool) -> Self {
+        self.settings.near_cache = enabled;
+        self
+    }
+
+    /// Names this process's client (letters, digits, `.`, `_`, `-`): its
+    /// reply lists become `rb:{<bus>:client:<name>-<random id>}:...`, so
+    /// that a Redis ACL can give each application its own (see
+    /// docs/ACL.md).
+    pub fn client_name(mut self, name: &str) -> Self {
+        self.settings.client_name = Some(name.to_owned());
+        self
+    }
+
+    /// Trusts the CA in `ca_pem` (PEM) for `rediss://` URLs, instead of the
+    /// system's trust store: for a Redis whose certificate a private CA
+    /// signed.
+    pub fn tls_ca(mut self, ca_pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.get_or_insert_with(empty_tls).root_cert = Some(ca_pem.into());
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS), both in PEM.
+    pub fn tls_client_certificate(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.get_or_insert_with(empty_tls).client_tls = Some(redis::ClientTlsConfig {
+            client_cert: certificate_pem.into(),
+            client_key: key_pem.into(),
+        });
+        self
+    }
+
+    /// Connects, failing with a clear error when Redis cannot be reached or
+    /// the settings are invalid.
+    pub async fn connect(self) -> Result<Bus, Error> {
+        let settings = &self.settings;
+        if let Some(name) = &settings.client_name {
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !valid {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "invalid client name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-'"
+                    ),
+                ));
+            }
+        }
+        if settings.instance_ttl <= settings.heartbeat_interval {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the registration lifetime ({:?}) must be longer than the heartbeat \
+                     interval ({:?}), or live workers would look dead",
+                    settings.instance_ttl, settings.heartbeat_interval
+                ),
+            ));
+        }
+        let transport =
+            RedisTransport::connect(&self.url, &self.name, self.settings, self.tls).await?;
+        Ok(Bus {
+            transport: Arc::new(transport),
+            default_timeout: self.default_timeout,
+        })
+    }
+}
+
+/// TLS settings that change nothing yet.
+fn empty_tls() -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: None,
+    }
+}

@@ -1,0 +1,189 @@
+//! `Client`: the untyped core of every generated client. It encodes the
+//! request, works out the deadline, hands the call to the transport and
+//! decodes the reply.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use prost::Message;
+use tokio::time::Instant;
+use tracing::{Instrument, field};
+
+use crate::api::bus::Bus;
+use crate::api::call_options::CallOptions;
+use crate::seam::cache_key::CacheKeyWriter;
+use crate::seam::call::{CacheUse, OutgoingCall};
+use crate::seam::context::CallContext;
+use crate::seam::info::{Method, MethodInfo, ServiceInfo};
+use crate::seam::status::Status;
+use crate::seam::trace::TraceParent;
+
+/// Calls one service over a bus. Generated clients wrap it; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The bus the calls go over.
+    bus: Bus,
+    /// The service called.
+    service: &'static ServiceInfo,
+    /// Settings of every call.
+    options: CallOptions,
+}
+
+impl Client {
+    /// A client of `service` on `bus`.
+    pub fn new(bus: &Bus, service: &'static ServiceInfo) -> Self {
+        Client {
+            bus: bus.clone(),
+            service,
+            options: CallOptions::default(),
+        }
+    }
+
+    /// The same client with `options` for every call.
+    pub fn with_options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The same client with a deadline of `timeout` for every call.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Calls `M` with `request` and waits for the reply, at most until the
+    /// call's deadline.
+    pub async fn unary<M: Method>(&self, request: M::Request) -> Result<M::Reply, Status> {
+        let method = M::INFO;
+        let cache_text = method
+            .cache_key
+            .map(|template| cache_key_text::<M>(template, &request));
+        let payload = request.encode_to_vec();
+        // Not held while waiting: with many calls in flight, every request
+        // kept alive until its reply adds up.
+        drop(request);
+        let reply = self.call_encoded(method, payload, cache_text).await?;
+        M::Reply::decode(reply).map_err(|error| {
+            Status::internal(format!(
+                "the reply of {} does not decode as {}: {error}",
+                method.full_name, method.reply_type
+            ))
+        })
+    }
+
+    /// Calls `method` with an encoded request and returns the encoded
+    /// reply; `cache_text` is the request's cache key text for a cached
+    /// method. Typed and dynamic calls both go through here.
+    pub(crate) async fn call_encoded(
+        &self,
+        method: &'static MethodInfo,
+        payload: Vec<u8>,
+        cache_text: Option<String>,
+    ) -> Result<Bytes, Status> {
+        let (deadline, timeout) = self.deadline(method);
+        // A call made while serving another continues its trace.
+        let trace = CallContext::current()
+            .and_then(|context| context.traceparent().and_then(TraceParent::parse))
+            .map_or_else(TraceParent::new_root, TraceParent::child);
+        let span = tracing::debug_span!(
+            "redis_bus.call",
+            method = method.full_name,
+            trace_id = %trace.trace_id_hex(),
+            span_id = %trace.span_id_hex(),
+            timeout_ms = timeout.as_millis() as u64,
+            call_id = field::Empty,
+            outcome = field::Empty,
+            duration_us = field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let cache = cache_text.map(|text| CacheUse {
+            text,
+            bypass: self.options.bypass_cache,
+        });
+        let call = OutgoingCall {
+            service: self.service,
+            method,
+            payload,
+            deadline,
+            traceparent: Some(trace),
+            wait_for_worker: self.options.wait_for_worker,
+            cache,
+        };
+        let transport = self.bus.transport.call(call).instrument(span.clone());
+        let result = match tokio::time::timeout_at(deadline, transport).await {
+            Ok(reply) => reply,
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "{} did not answer within its deadline of {} ms",
+                method.full_name,
+                timeout.as_millis()
+            ))),
+        };
+        span.record("duration_us", started.elapsed().as_micros() as u64);
+        span.record(
+            "outcome",
+            result
+                .as_ref()
+                .map_or_else(|status| status.code().as_str(), |_| "OK"),
+        );
+        result
+    }
+
+    /// Forgets the cached reply of `M` for `request`; true when there was
+    /// one. The next call with that request runs the handler again.
+    pub async fn clear_cached<M: Method>(&self, request: &M::Request) -> Result<bool, Status> {
+        let template = cached(M::INFO)?;
+        let text = cache_key_text::<M>(template, request);
+        self.clear_cache(M::INFO, Some(&text)).await
+    }
+
+    /// Forgets every cached reply of `M`, in O(1) whatever their number.
+    pub async fn clear_all_cached<M: Method>(&self) -> Result<(), Status> {
+        cached(M::INFO)?;
+        self.clear_cache(M::INFO, None).await.map(drop)
+    }
+
+    /// Forgets the cached reply of `method` for cache key text `text`, or
+    /// every cached reply of `method`.
+    pub(crate) async fn clear_cache(
+        &self,
+        method: &'static MethodInfo,
+        text: Option<&str>,
+    ) -> Result<bool, Status> {
+        self.bus
+            .transport
+            .clear_cache(method, text)
+            .await
+            .map_err(|error| Status::unavailable(format!("clearing the cache failed: {error}")))
+    }
+
+    /// The deadline of a call of `method`, and the budget it stands for:
+    /// the call's own timeout, else the method's, else the bus default,
+    /// never later than the deadline of the call being served (if any).
+    fn deadline(&self, method: &MethodInfo) -> (Instant, Duration) {
+        let timeout = self
+            .options
+            .timeout
+            .or_else(|| method.timeout_ms.map(|ms| Duration::from_millis(ms.into())))
+            .unwrap_or(self.bus.default_timeout);
+        let own = Instant::now() + timeout;
+        match CallContext::current() {
+            Some(outer) if outer.deadline() < own => (outer.deadline(), outer.remaining()),
+            _ => (own, timeout),
+        }
+    }
+}
+
+/// The cache key template of `method`, or the error for a method without
+/// one.
+pub(crate) fn cached(method: &MethodInfo) -> Result<&'static str, Status> {
+    method.cache_key.ok_or_else(|| {
+        Status::failed_precondition(format!("{} caches no replies", method.full_name))
+    })
+}
+
+/// The cache key text of `request`, as `M`'s template makes it.
+fn cache_key_text<M: Method>(template: &str, request: &M::Request) -> String {
+    let mut key = CacheKeyWriter::new(template);
+    M::cache_key(request, &mut key);
+    key.finish()
+}

@@ -1,0 +1,15 @@
+//! The top layer: what users hold. [`bus::Bus`] connects, [`client::Client`]
+//! calls (generated clients wrap it), [`server::Server`] serves,
+//! [`discovery::Discovery`] looks at what is live, and
+//! [`dynamic::DynamicClient`] calls from descriptors, without generated code.
+//!
+//! The API reaches a transport only through `seam::transport::Transport`;
+//! `bus` is the one module that names the transports, to construct them.
+
+pub(crate) mod bus;
+pub(crate) mod call_options;
+pub(crate) mod client;
+pub(crate) mod discovery;
+pub(crate) mod dynamic;
+pub(crate) mod server;
+pub(crate) mod watch;

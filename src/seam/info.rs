@@ -1,0 +1,91 @@
+//! Static descriptions of services and their rpcs, generated from protos:
+//! names, version, options and schema fingerprints.
+
+use prost::Message;
+use prost_reflect::{DescriptorError, DescriptorPool};
+
+use crate::seam::cache_key::CacheKeyWriter;
+
+/// What the bus knows about a service at compile time. Generated as the
+/// `SERVICE` constant of each service module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// The full proto name, e.g. `math.Math`.
+    pub name: &'static str,
+    /// The semantic version from the `redis_bus.version` option (`0.0.0`
+    /// when unset).
+    pub version: &'static str,
+    /// The rpcs, in declaration order.
+    pub methods: &'static [MethodInfo],
+    /// The encoded `FileDescriptorSet` of the service's proto file and its
+    /// imports (without `google/protobuf/*`), custom options included.
+    pub file_descriptor_set: &'static [u8],
+}
+
+impl ServiceInfo {
+    /// The rpc called `name` (its proto name, e.g. `Sum`).
+    pub fn method(&self, name: &str) -> Option<&'static MethodInfo> {
+        self.methods.iter().find(|method| method.name == name)
+    }
+
+    /// The service's descriptors, decoded into a pool that also holds the
+    /// well-known `google.protobuf` types (which the published set leaves
+    /// out): for dynamic calls, JSON and schema checks.
+    pub fn descriptor_pool(&self) -> Result<DescriptorPool, DescriptorError> {
+        let mut pool = DescriptorPool::global();
+        pool.decode_file_descriptor_set(self.file_descriptor_set)?;
+        Ok(pool)
+    }
+
+    /// The major version: requests are routed per major version, so that
+    /// clients only reach compatible workers.
+    pub fn major_version(&self) -> u64 {
+        crate::seam::versions::major_of(self.version)
+    }
+}
+
+/// What the bus knows about one rpc at compile time. Generated as a
+/// constant in each service's `methods` module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodInfo {
+    /// The proto name inside the service, e.g. `Sum`.
+    pub name: &'static str,
+    /// `package.Service/Method`, e.g. `math.Math/Sum`.
+    pub full_name: &'static str,
+    /// The full proto name of the request message.
+    pub request_type: &'static str,
+    /// The full proto name of the reply message.
+    pub reply_type: &'static str,
+    /// The `redis_bus.cache_key` template, when replies are cached.
+    pub cache_key: Option<&'static str>,
+    /// The `redis_bus.cache_ttl_seconds` option.
+    pub cache_ttl_seconds: Option<u32>,
+    /// The `redis_bus.timeout_ms` option: the default deadline.
+    pub timeout_ms: Option<u32>,
+    /// The `redis_bus.idempotent` option: whether running the method twice
+    /// for one request is harmless.
+    pub idempotent: bool,
+    /// A hash of the wire shape of the request and reply types (16 hex
+    /// digits); it changes with any field of either.
+    pub schema_fingerprint: &'static str,
+}
+
+/// One rpc as a type, tying its messages to its metadata. The generator
+/// implements it for each rpc (`math_bus::methods::Sum`); the bus runtime
+/// calls through it.
+pub trait Method: Send + Sync + 'static {
+    /// The request message.
+    type Request: Message + Default + Send + Sync + 'static;
+    /// The reply message.
+    type Reply: Message + Default + Send + Sync + 'static;
+    /// The service the rpc belongs to.
+    const SERVICE: &'static ServiceInfo;
+    /// The rpc's metadata.
+    const INFO: &'static MethodInfo;
+
+    /// Writes the cache key of `request` as the method's `cache_key`
+    /// template says. Only called for methods that have one.
+    fn cache_key(request: &Self::Request, key: &mut CacheKeyWriter) {
+        let _ = (request, key);
+    }
+}

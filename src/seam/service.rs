@@ -1,0 +1,58 @@
+//! The server side of a service as the bus sees it: a method name and an
+//! encoded request in, an encoded reply (or a `Status`) out.
+//!
+//! Generated servers (`MathServer`) implement [`Service`] by decoding the
+//! request, calling the user's trait method and encoding the reply, through
+//! [`handle`].
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use prost::Message;
+
+use crate::seam::info::{Method, ServiceInfo};
+use crate::seam::status::Status;
+
+/// A service implementation that a server can run: generated for each
+/// proto service as `<Name>Server`.
+#[async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// The service's metadata.
+    fn info(&self) -> &'static ServiceInfo;
+
+    /// Handles one call of `method` (its proto name) with an encoded
+    /// request, returning the encoded reply.
+    async fn call(&self, method: &str, request: &[u8]) -> Result<Vec<u8>, Status>;
+}
+
+/// Decodes a request for `M`, runs `handler` on it and encodes the reply.
+///
+/// A request that does not decode never reaches the handler: the caller
+/// gets `INVALID_ARGUMENT` naming the method and the expected type.
+pub async fn handle<M, F, Fut>(request: &[u8], handler: F) -> Result<Vec<u8>, Status>
+where
+    M: Method,
+    F: FnOnce(M::Request) -> Fut,
+    Fut: Future<Output = Result<M::Reply, Status>>,
+{
+    let request = M::Request::decode(request).map_err(|error| {
+        Status::invalid_argument(format!(
+            "the request to {} does not decode as {}: {error}",
+            M::INFO.full_name,
+            M::INFO.request_type
+        ))
+    })?;
+    let reply = handler(request).await?;
+    Ok(reply.encode_to_vec())
+}
+
+/// The status for a call of a method that `service` does not have.
+pub fn unknown_method(service: &ServiceInfo, method: &str) -> Status {
+    let known: Vec<&str> = service.methods.iter().map(|m| m.name).collect();
+    Status::unimplemented(format!(
+        "{} {} has no method {method:?} (its methods: {})",
+        service.name,
+        service.version,
+        known.join(", ")
+    ))
+}

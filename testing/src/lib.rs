@@ -1,0 +1,49 @@
+//! Real Redis for tests: [`RedisServer`] starts a `redis-server` process,
+//! [`RedisCluster`] a Redis Cluster of them, both killed on drop.
+//!
+//! The bus's own integration tests use it, and so can yours, as a
+//! dev-dependency (it does not depend on `redis-bus` itself):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! redis-bus-testing = { git = "https://github.com/redis-bus/redis-bus" }
+//! ```
+//!
+//! ```no_run
+//! use redis_bus_testing::RedisServer;
+//!
+//! let server = RedisServer::start()?;
+//! let mut connection = redis::Client::open(server.url())?.get_connection()?;
+//! let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut connection)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What every server gets, so tests never interfere with each other or with
+//! a Redis the machine already runs:
+//! - a port on 127.0.0.1 that was free at start (never an assumed 6379),
+//!   retried on another port if some other process takes it first;
+//! - no persistence (`--save "" --appendonly no`) and its own temporary
+//!   directory (`--dir`, `--logfile`), removed on drop;
+//! - a start that polls until the server answers, with a deadline, never a
+//!   fixed sleep; a failed start reports the server's log;
+//! - its log printed to stderr when it is dropped during a panic, so a
+//!   failing test shows what the server saw.
+//!
+//! Needs `redis-server` (and `redis-cli` for clusters) on PATH; on
+//! Debian/Ubuntu `apt-get install redis-server` brings both.
+//!
+//! Layout: `server` (one process and its builder), `cluster` (several
+//! processes formed into a cluster), `ready` (readiness checks), `port`
+//! (free ports), `error` (why a start failed).
+
+mod cluster;
+mod error;
+mod port;
+mod ready;
+mod server;
+
+pub use cluster::{RedisCluster, RedisClusterBuilder};
+pub use error::HarnessError;
+pub use port::free_port;
+pub use ready::ReadyCheck;
+pub use server::{RedisServer, RedisServerBuilder};

@@ -1,0 +1,254 @@
+//! The bus on a Redis Cluster: the samples run across three masters, with
+//! services on different nodes, and calls keep succeeding (or fail cleanly,
+//! never hang) while a live service's slot moves to another node.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use generated_examples::accounts::OpenRequest;
+use generated_examples::accounts::accounts_bus::{AccountsClient, AccountsServer};
+use generated_examples::math::math_bus::{MathClient, MathServer};
+use generated_examples::math::{NowRequest, SumRequest};
+use generated_examples::random::random_bus::RandomServer;
+use generated_examples::services::{AccountsService, MathService, RandomService};
+use redis_bus::{Bus, Code, Server};
+use redis_bus_testing::RedisCluster;
+
+/// The bus URL of a cluster: every node, so that any may answer first.
+fn cluster_url(cluster: &RedisCluster) -> String {
+    let nodes: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|node| format!("127.0.0.1:{}", node.port()))
+        .collect();
+    format!("redis+cluster://{}", nodes.join(","))
+}
+
+/// A synchronous connection to one node.
+fn node(cluster: &RedisCluster, index: usize) -> redis::Connection {
+    redis::Client::open(cluster.nodes()[index].url())
+        .and_then(|client| client.get_connection())
+        .expect("connect to a cluster node")
+}
+
+/// The slot of `key`.
+fn slot(cluster: &RedisCluster, key: &str) -> u16 {
+    redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(&mut node(cluster, 0))
+        .unwrap()
+}
+
+/// The index of the node that owns `slot`.
+fn owner(cluster: &RedisCluster, slot: u16) -> usize {
+    let slots: Vec<(u16, u16, Vec<redis::Value>)> = redis::cmd("CLUSTER")
+        .arg("SLOTS")
+        .query(&mut node(cluster, 0))
+        .unwrap();
+    // Each entry: start, end, then the master as [ip, port, id].
+    let (_, _, master) = slots
+        .iter()
+        .find(|(start, end, _)| (*start..=*end).contains(&slot))
+        .expect("every slot is served");
+    let port: u16 = redis::from_redis_value(master[1].clone()).unwrap();
+    cluster
+        .nodes()
+        .iter()
+        .position(|n| n.port() == port)
+        .unwrap()
+}
+
+/// A node's cluster id.
+fn node_id(cluster: &RedisCluster, index: usize) -> String {
+    redis::cmd("CLUSTER")
+        .arg("MYID")
+        .query(&mut node(cluster, index))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_run_across_a_three_master_cluster() {
+    let cluster = RedisCluster::start().expect("a 3-master cluster starts");
+    let bus = Bus::connect(&cluster_url(&cluster), "test")
+        .await
+        .expect("the bus connects to the cluster");
+    let _servers = Server::new(&bus)
+        .add_service(MathServer::new(MathService))
+        .add_service(RandomServer::new(RandomService))
+        .add_service(AccountsServer::new(AccountsService::new(&bus)))
+        .start()
+        .await
+        .expect("workers start on the cluster");
+
+    // Where each service's traffic lands.
+    let mut placement = BTreeMap::new();
+    for service in ["math.Math@1", "random.Random@1", "accounts.Accounts@1"] {
+        let queue = format!("rb:{{test:{service}}}:queue");
+        placement.insert(service, owner(&cluster, slot(&cluster, &queue)));
+    }
+    println!("service queues by node: {placement:?}");
+    let nodes: std::collections::BTreeSet<_> = placement.values().collect();
+    assert!(nodes.len() > 1, "services spread over nodes: {placement:?}");
+
+    let account = AccountsClient::new(&bus)
+        .open(OpenRequest {
+            name: "ada".into(),
+            password_length: Some(8),
+        })
+        .await
+        .expect("a call tree across nodes");
+    assert_eq!(account.password.len(), 8);
+    let math = MathClient::new(&bus);
+    let first = math.now(NowRequest { seed: 1 }).await.unwrap().time;
+    assert_eq!(
+        math.now(NowRequest { seed: 1 }).await.unwrap().time,
+        first,
+        "cached on the cluster"
+    );
+    assert!(
+        math.clear_cache()
+            .now(&NowRequest { seed: 1 })
+            .await
+            .unwrap()
+    );
+    let names: Vec<String> = bus
+        .discovery()
+        .services()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["accounts.Accounts", "math.Math", "random.Random"]);
+    assert!(bus.count_keys().await.unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_survive_moving_a_live_services_slot() {
+    let cluster = RedisCluster::start().expect("a 3-master cluster starts");
+    let url = cluster_url(&cluster);
+    let bus = Bus::connect(&url, "test").await.unwrap();
+    let worker_bus = Bus::connect(&url, "test").await.unwrap();
+    let calculator = common::Calculator::default();
+    let _server = Server::new(&worker_bus)
+        .add_service(MathServer::new(calculator.clone()))
+        .start()
+        .await
+        .unwrap();
+    let math = MathClient::new(&bus).with_timeout(Duration::from_secs(10));
+
+    // Callers keep calling (uncached sums: a fresh pair each time) from
+    // before the slot moves until after it moved.
+    let stop = Arc::new(AtomicBool::new(false));
+    let callers: Vec<_> = (0..8i64)
+        .map(|caller| {
+            let math = math.clone();
+            let stop = Arc::clone(&stop);
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let started = tokio::time::Instant::now();
+                    let outcome = math
+                        .sum(SumRequest {
+                            a: caller * 1_000_000 + i,
+                            b: 1,
+                        })
+                        .await;
+                    outcomes.push((outcome.map(|reply| reply.sum), started.elapsed()));
+                }
+                outcomes
+            })
+        })
+        .collect();
+
+    // Move the slot of math's keys to another master while they call.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let slot = slot(&cluster, "rb:{test:math.Math@1}:queue");
+    let source = owner(&cluster, slot);
+    let target = (source + 1) % 3;
+    let (source_id, target_id) = (node_id(&cluster, source), node_id(&cluster, target));
+    let target_port = cluster.nodes()[target].port();
+    let _: () = redis::cmd("CLUSTER")
+        .arg("SETSLOT")
+        .arg(slot)
+        .arg("IMPORTING")
+        .arg(&source_id)
+        .query(&mut node(&cluster, target))
+        .unwrap();
+    let _: () = redis::cmd("CLUSTER")
+        .arg("SETSLOT")
+        .arg(slot)
+        .arg("MIGRATING")
+        .arg(&target_id)
+        .query(&mut node(&cluster, source))
+        .unwrap();
+    loop {
+        let keys: Vec<String> = redis::cmd("CLUSTER")
+            .arg("GETKEYSINSLOT")
+            .arg(slot)
+            .arg(100)
+            .query(&mut node(&cluster, source))
+            .unwrap();
+        if keys.is_empty() {
+            break;
+        }
+        let _: () = redis::cmd("MIGRATE")
+            .arg("127.0.0.1")
+            .arg(target_port)
+            .arg("")
+            .arg(0)
+            .arg(5000)
+            .arg("KEYS")
+            .arg(&keys)
+            .query(&mut node(&cluster, source))
+            .unwrap();
+    }
+    for index in 0..3 {
+        let _: () = redis::cmd("CLUSTER")
+            .arg("SETSLOT")
+            .arg(slot)
+            .arg("NODE")
+            .arg(&target_id)
+            .query(&mut node(&cluster, index))
+            .unwrap();
+    }
+    println!("moved slot {slot} of math.Math from node {source} to node {target}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let (mut succeeded, mut calls) = (0, 0);
+    for caller in callers {
+        for (outcome, took) in caller.await.unwrap() {
+            calls += 1;
+            assert!(
+                took < Duration::from_secs(11),
+                "no call outlived its deadline: {took:?}"
+            );
+            match outcome {
+                Ok(_) => succeeded += 1,
+                Err(status) => assert!(
+                    matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded),
+                    "a failure is a clean status: {status}"
+                ),
+            }
+        }
+    }
+    println!("{succeeded} of {calls} calls succeeded while the slot moved");
+    assert!(
+        calls > 100 && succeeded * 10 > calls * 9,
+        "most calls go through a resharding: {succeeded} of {calls}"
+    );
+    assert_eq!(owner(&cluster, slot), target, "the slot moved");
+    // The bus recovered by itself: calls go through on the new node.
+    for i in 0..20 {
+        assert_eq!(math.sum(SumRequest { a: -i, b: 0 }).await.unwrap().sum, -i);
+    }
+}
