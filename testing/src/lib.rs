@@ -2,11 +2,12 @@
 //! [`RedisCluster`] a Redis Cluster of them, both killed on drop.
 //!
 //! The bus's own integration tests use it, and so can yours, as a
-//! dev-dependency (it does not depend on `redis-bus` itself):
+//! dev-dependency (it does not depend on `redis-bus` itself; the crates are
+//! not published, so point at a checkout of this repository):
 //!
 //! ```toml
 //! [dev-dependencies]
-//! redis-bus-testing = { git = "https://github.com/redis-bus/redis-bus" }
+//! redis-bus-testing = { path = "../redis-bus/testing" }
 //! ```
 //!
 //! ```no_run
