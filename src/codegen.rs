@@ -11,5 +11,5 @@ pub use crate::api::call_options::CallOptions;
 pub use crate::api::client::Client;
 pub use crate::seam::cache_key::CacheKeyWriter;
 pub use crate::seam::info::{Method, MethodInfo, ServiceInfo};
-pub use crate::seam::service::{Service, handle, unknown_method};
+pub use crate::seam::service::{Service, cache_key_of, handle, unknown_method};
 pub use crate::seam::status::Status;

@@ -178,6 +178,27 @@ pub mod math_bus {
                 }
             }
         }
+        fn cache_key(
+            &self,
+            method: &str,
+            request: &[u8],
+        ) -> ::core::option::Option<
+            ::core::result::Result<::std::string::String, ::redis_bus::codegen::Status>,
+        > {
+            match method {
+                "Sum" => {
+                    ::core::option::Option::Some(
+                        ::redis_bus::codegen::cache_key_of::<methods::Sum>(request),
+                    )
+                }
+                "Now" => {
+                    ::core::option::Option::Some(
+                        ::redis_bus::codegen::cache_key_of::<methods::Now>(request),
+                    )
+                }
+                _ => ::core::option::Option::None,
+            }
+        }
     }
     /// Calls the `math.Math` service over a bus. Cheap to clone; clones share the bus's connections.
     #[derive(Debug, Clone)]

@@ -54,6 +54,17 @@ impl Server {
         self
     }
 
+    /// Fails, instead of running again, a request that `limit` workers took
+    /// and died before answering (3 by default; at least 1): a request that
+    /// kills its worker (an abort, running out of memory) is then not
+    /// re-run by every worker in turn. Its caller gets `INTERNAL` saying how
+    /// many times it was delivered. Only idempotent methods' requests are
+    /// ever run twice.
+    pub fn max_deliveries(mut self, limit: u32) -> Self {
+        self.config.max_deliveries = limit.max(1);
+        self
+    }
+
     /// Starts serving and returns once the services are reachable.
     pub async fn start(self) -> Result<RunningServer, Error> {
         if self.services.is_empty() {

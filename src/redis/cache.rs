@@ -8,13 +8,19 @@
 //! and goes away with its TTL or when it is stored again.
 //!
 //! Clients look up with one `MGET` of the entry and the generation. On a
-//! miss, the request carries the entry key and the generation; the worker
-//! takes the entry's lock before running the handler (`ACQUIRE`), so that
-//! concurrent identical requests run the handler once: the others wait for
-//! the entry. The reply is stored, and the lock released, in the pipeline
-//! that sends the reply. Errors are never stored.
+//! miss, the worker works the entry out from the request itself (its
+//! generated cache-key writer), never from anything the request says, and
+//! takes the entry's lock before running the handler (`ACQUIRE`, which also
+//! reads the generation the reply will be stamped with), so that concurrent
+//! identical requests run the handler once: the others wait for the entry.
+//! The lock is a short lease that its holder renews while the handler runs,
+//! so a holder that dies is replaced within [`LOCK_LEASE`]; it is released
+//! by compare-and-delete, so a late release never frees the next holder's
+//! lock. The reply is stored, and the lock released, in the pipeline that
+//! sends the reply. Errors are never stored.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use bytes::Bytes;
 use redis::Script;
@@ -22,11 +28,13 @@ use redis::aio::ConnectionLike;
 
 use super::keys::CacheKeys;
 
+/// How long a cache lock lasts unless its holder renews it: what a
+/// stampede's followers wait at most when the holder dies.
+pub(crate) const LOCK_LEASE: Duration = Duration::from_secs(2);
+
 /// What a lookup found.
 #[derive(Debug)]
 pub(crate) struct Lookup {
-    /// The method's cache generation now.
-    pub generation: u64,
     /// The cached reply, if there is a current one.
     pub hit: Option<Bytes>,
 }
@@ -44,7 +52,7 @@ pub(crate) async fn lookup(
         .await?;
     let generation = generation.unwrap_or(0);
     let hit = value.and_then(|value| current(Bytes::from(value), generation));
-    Ok(Lookup { generation, hit })
+    Ok(Lookup { hit })
 }
 
 /// The reply in a stored entry, if it is not older than `generation`.
@@ -86,49 +94,74 @@ pub(crate) async fn clear_all(
 pub(crate) enum Acquired {
     /// The reply is cached (stored by another worker meanwhile).
     Hit(Bytes),
-    /// This worker holds the lock: run the handler, then store.
-    Lock,
+    /// This worker holds the lock: run the handler, then store the reply
+    /// stamped with this generation.
+    Lock {
+        /// The method's cache generation when the lock was taken.
+        generation: u64,
+    },
     /// Another worker is computing it: wait, then look again.
     Wait,
 }
 
-/// Returns a current entry (`KEYS[1]`, not older than generation `ARGV[1]`;
-/// skipped when refreshing, `ARGV[4]` = 1), or takes its lock (`KEYS[2]`,
-/// owner `ARGV[2]`, for `ARGV[3]` ms). The lock is also granted when its
-/// owner already holds it (an earlier attempt whose answer was lost with
-/// the connection), and taken over from a dead worker that held it for this
-/// very request (`ARGV[5]`, when the request was reclaimed).
+/// Returns a current entry (`KEYS[1]`, not older than the generation in
+/// `KEYS[3]`; skipped when refreshing, `ARGV[3]` = 1), or takes its lock
+/// (`KEYS[2]`, owner `ARGV[1]`, for `ARGV[2]` ms) and returns the
+/// generation. The lock is also granted when its owner already holds it
+/// (an earlier attempt whose answer was lost with the connection), and
+/// taken over from a dead worker that held it for this very request
+/// (`ARGV[4]`, when the request was reclaimed).
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local value = ARGV[4] ~= '1' and redis.call('GET', KEYS[1])
+local generation = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+local value = ARGV[3] ~= '1' and redis.call('GET', KEYS[1])
 if value then
-  local generation = tonumber(string.match(value, '^(%d+):'))
-  if generation and generation >= tonumber(ARGV[1]) then return {'cached', value} end
+  local stored = tonumber(string.match(value, '^(%d+):'))
+  if stored and stored >= generation then return {'cached', value} end
 end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'lock'} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lock', generation} end
 local holder = redis.call('GET', KEYS[2])
-if holder == ARGV[2] or (ARGV[5] ~= '' and holder == ARGV[5]) then
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-  return {'lock'}
+if holder == ARGV[1] or (ARGV[4] ~= '' and holder == ARGV[4]) then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return {'lock', generation}
 end
 return {'wait'}
 "#,
     )
 });
 
+/// Deletes the lock `KEYS[1]` if owner `ARGV[1]` still holds it.
+pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#,
+    )
+});
+
+/// Extends the lock `KEYS[1]` to `ARGV[2]` ms if owner `ARGV[1]` still
+/// holds it; returns whether it did.
+static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"#,
+    )
+});
+
 /// The lock a worker asks for before running a cached method's request.
 pub(crate) struct LockRequest<'a> {
-    /// The entry.
+    /// The entry, which the worker derived from the request.
     pub entry: &'a str,
     /// The entry's lock.
     pub lock: &'a str,
-    /// The generation the caller saw; older entries do not count.
-    pub generation: u64,
+    /// The method's generation counter.
+    pub generation: &'a str,
     /// Who asks (`<worker>:<call id>`), for debugging from a shell.
     pub owner: &'a str,
-    /// How long the lock lasts: the call's remaining budget.
-    pub lock_ms: u64,
     /// Whether the caller bypassed the cache: a cached entry does not count.
     pub refresh: bool,
     /// For a reclaimed request, the lock owner its dead worker was: its
@@ -141,26 +174,50 @@ pub(crate) async fn acquire(
     connection: &mut impl ConnectionLike,
     request: LockRequest<'_>,
 ) -> redis::RedisResult<Acquired> {
-    let generation = request.generation;
-    let answer: Vec<Vec<u8>> = ACQUIRE
+    let answer: Vec<redis::Value> = ACQUIRE
         .key(request.entry)
         .key(request.lock)
-        .arg(generation)
+        .key(request.generation)
         .arg(request.owner)
-        .arg(request.lock_ms.max(1))
+        .arg(LOCK_LEASE.as_millis() as u64)
         .arg(if request.refresh { "1" } else { "0" })
         .arg(request.dead_owner.unwrap_or(""))
         .invoke_async(connection)
         .await?;
     Ok(match answer.as_slice() {
-        [what, value] if what == b"cached" => match current(Bytes::from(value.clone()), generation)
-        {
-            Some(reply) => Acquired::Hit(reply),
-            None => Acquired::Wait,
+        [
+            redis::Value::BulkString(what),
+            redis::Value::BulkString(value),
+        ] if what == b"cached" => {
+            let value = Bytes::from(value.clone());
+            match value.iter().position(|&b| b == b':') {
+                Some(colon) => Acquired::Hit(value.slice(colon + 1..)),
+                None => Acquired::Wait,
+            }
+        }
+        [
+            redis::Value::BulkString(what),
+            redis::Value::Int(generation),
+        ] if what == b"lock" => Acquired::Lock {
+            generation: u64::try_from(*generation).unwrap_or(0),
         },
-        [what] if what == b"lock" => Acquired::Lock,
         _ => Acquired::Wait,
     })
+}
+
+/// Extends `lock` while `owner` holds it; false when it no longer does.
+pub(crate) async fn renew(
+    connection: &mut impl ConnectionLike,
+    lock: &str,
+    owner: &str,
+) -> redis::RedisResult<bool> {
+    let renewed: i64 = RENEW
+        .key(lock)
+        .arg(owner)
+        .arg(LOCK_LEASE.as_millis() as u64)
+        .invoke_async(connection)
+        .await?;
+    Ok(renewed == 1)
 }
 
 #[cfg(test)]
@@ -197,16 +254,48 @@ mod tests {
         let request = |owner| LockRequest {
             entry: "entry",
             lock: "lock",
-            generation: 0,
+            generation: "generation",
             owner,
-            lock_ms: 10_000,
             refresh: false,
             dead_owner: None,
         };
         let mut outcome = async |owner| acquire(&mut connection, request(owner)).await.unwrap();
-        assert!(matches!(outcome("worker-a:1").await, Acquired::Lock));
-        assert!(matches!(outcome("worker-a:1").await, Acquired::Lock));
+        assert!(matches!(
+            outcome("worker-a:1").await,
+            Acquired::Lock { generation: 0 }
+        ));
+        assert!(matches!(outcome("worker-a:1").await, Acquired::Lock { .. }));
         assert!(matches!(outcome("worker-b:7").await, Acquired::Wait));
         assert!(matches!(outcome("worker-a:2").await, Acquired::Wait));
+    }
+
+    /// A release by a worker whose lease ran out must not free the lock of
+    /// the worker that holds it now.
+    #[tokio::test]
+    async fn only_the_holder_releases_or_renews_a_lock() {
+        let redis = redis_bus_testing::RedisServer::start().unwrap();
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("lock")
+            .arg("worker-b:2")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let released: i64 = RELEASE
+            .key("lock")
+            .arg("worker-a:1")
+            .invoke_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(released, 0);
+        assert!(!renew(&mut connection, "lock", "worker-a:1").await.unwrap());
+        assert!(renew(&mut connection, "lock", "worker-b:2").await.unwrap());
+        let holder: String = redis::cmd("GET")
+            .arg("lock")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(holder, "worker-b:2");
     }
 }

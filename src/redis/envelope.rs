@@ -1,11 +1,11 @@
 //! How requests and replies are laid out in Redis.
 //!
-//! A queued request is a 16-byte [`RequestId`] followed by a protobuf
+//! A queued request is a 16-byte [`CallId`] followed by a protobuf
 //! `redis_bus.wire.Request`. The prefix lets the take script file each
 //! request in the worker's `taken` hash under a fixed-size field without
 //! parsing protobuf in Lua, and lets the worker acknowledge a whole batch
 //! with one `HDEL` of ids instead of sending request bytes back. A reply is
-//! a plain `redis_bus.wire.Reply`.
+//! a plain `redis_bus.wire.Reply` carrying the same id.
 
 use bytes::Bytes;
 use prost::Message;
@@ -16,29 +16,40 @@ use crate::seam::wire;
 /// Length of the id in front of each queued request.
 pub(crate) const ID_LEN: usize = 16;
 
-/// The id of a call: the calling client and its call counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct RequestId {
-    /// Random per client (per bus handle).
-    pub client: u64,
-    /// Increasing per client.
-    pub call: u64,
+/// The id of one call: 128 random bits, so that no other client can guess
+/// a call's id and aim a forged reply at it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct CallId(pub [u8; ID_LEN]);
+
+impl CallId {
+    /// A fresh random id.
+    pub(crate) fn random() -> CallId {
+        CallId(rand::random())
+    }
+
+    /// The id at the head of a queued element or in a reply, if it is one.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Option<CallId> {
+        bytes.try_into().ok().map(CallId)
+    }
 }
 
-impl RequestId {
-    /// The id as it prefixes the queued request.
-    pub(crate) fn to_bytes(self) -> [u8; ID_LEN] {
-        let mut bytes = [0; ID_LEN];
-        bytes[..8].copy_from_slice(&self.client.to_be_bytes());
-        bytes[8..].copy_from_slice(&self.call.to_be_bytes());
-        bytes
+impl std::fmt::Display for CallId {
+    /// 32 hex digits, as logs and traces show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl std::fmt::Debug for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CallId({self})")
     }
 }
 
 /// A queued request: its id prefix, then the encoded envelope.
-pub(crate) fn encode_request(id: RequestId, request: &wire::Request) -> Vec<u8> {
+pub(crate) fn encode_request(id: CallId, request: &wire::Request) -> Vec<u8> {
     let mut element = Vec::with_capacity(ID_LEN + request.encoded_len());
-    element.extend_from_slice(&id.to_bytes());
+    element.extend_from_slice(&id.0);
     request
         .encode(&mut element)
         .expect("a Vec grows to fit the request");
@@ -52,20 +63,22 @@ pub(crate) fn taken_field(element: &Bytes) -> Bytes {
     element.slice(..element.len().min(ID_LEN))
 }
 
-/// Decodes a queued request; the error says why it is not one.
-pub(crate) fn decode_request(element: &Bytes) -> Result<wire::Request, String> {
-    if element.len() < ID_LEN {
-        return Err(format!(
+/// Decodes a queued request into its id and envelope; the error says why
+/// it is not one.
+pub(crate) fn decode_request(element: &Bytes) -> Result<(CallId, wire::Request), String> {
+    let id = CallId::from_slice(&element[..element.len().min(ID_LEN)]).ok_or_else(|| {
+        format!(
             "{} bytes is shorter than the {ID_LEN}-byte request id",
             element.len()
-        ));
-    }
-    wire::Request::decode(element.slice(ID_LEN..))
-        .map_err(|error| format!("the envelope does not decode: {error}"))
+        )
+    })?;
+    let request = wire::Request::decode(element.slice(ID_LEN..))
+        .map_err(|error| format!("the envelope does not decode: {error}"))?;
+    Ok((id, request))
 }
 
-/// A reply carrying `outcome` for call `call_id`.
-pub(crate) fn encode_reply(call_id: u64, outcome: Result<Vec<u8>, Status>) -> Vec<u8> {
+/// A reply carrying `outcome` for call `id`.
+pub(crate) fn encode_reply(id: CallId, outcome: Result<Vec<u8>, Status>) -> Vec<u8> {
     let outcome = match outcome {
         Ok(payload) => wire::reply::Outcome::Payload(Bytes::from(payload)),
         Err(status) => wire::reply::Outcome::Status(wire::Status {
@@ -75,16 +88,18 @@ pub(crate) fn encode_reply(call_id: u64, outcome: Result<Vec<u8>, Status>) -> Ve
         }),
     };
     wire::Reply {
-        call_id,
+        id: Bytes::copy_from_slice(&id.0),
         outcome: Some(outcome),
     }
     .encode_to_vec()
 }
 
 /// Decodes a reply into its call id and outcome.
-pub(crate) fn decode_reply(bytes: Bytes) -> Result<(u64, Result<Bytes, Status>), String> {
+pub(crate) fn decode_reply(bytes: Bytes) -> Result<(CallId, Result<Bytes, Status>), String> {
     let reply =
         wire::Reply::decode(bytes).map_err(|error| format!("a reply does not decode: {error}"))?;
+    let id = CallId::from_slice(&reply.id)
+        .ok_or_else(|| format!("a reply's id is {} bytes, not {ID_LEN}", reply.id.len()))?;
     let outcome = match reply.outcome {
         Some(wire::reply::Outcome::Payload(payload)) => Ok(payload),
         Some(wire::reply::Outcome::Status(status)) => {
@@ -95,7 +110,7 @@ pub(crate) fn decode_reply(bytes: Bytes) -> Result<(u64, Result<Bytes, Status>),
             "the worker sent a reply without an outcome",
         )),
     };
-    Ok((reply.call_id, outcome))
+    Ok((id, outcome))
 }
 
 #[cfg(test)]
@@ -104,15 +119,15 @@ mod tests {
 
     #[test]
     fn request_ids_prefix_requests_and_name_their_taken_field() {
-        let id = RequestId { client: 7, call: 9 };
+        let id = CallId::random();
         let request = wire::Request {
-            call_id: 9,
             method: "Sum".into(),
             ..Default::default()
         };
         let element = Bytes::from(encode_request(id, &request));
-        assert_eq!(&taken_field(&element)[..], &id.to_bytes());
-        assert_eq!(decode_request(&element).unwrap(), request);
+        assert_eq!(&taken_field(&element)[..], &id.0);
+        assert_eq!(decode_request(&element).unwrap(), (id, request));
+        assert_ne!(CallId::random(), id, "ids are random per call");
     }
 
     #[test]
@@ -130,13 +145,23 @@ mod tests {
 
     #[test]
     fn replies_carry_payloads_and_statuses() {
-        let ok = encode_reply(3, Ok(vec![1, 2]));
+        let (first, second) = (CallId::random(), CallId::random());
+        let ok = encode_reply(first, Ok(vec![1, 2]));
         assert_eq!(
             decode_reply(ok.into()).unwrap(),
-            (3, Ok(Bytes::from_static(&[1, 2])))
+            (first, Ok(Bytes::from_static(&[1, 2])))
         );
         let status = Status::not_found("no such user").with_details(vec![9]);
-        let failed = encode_reply(4, Err(status.clone()));
-        assert_eq!(decode_reply(failed.into()).unwrap(), (4, Err(status)));
+        let failed = encode_reply(second, Err(status.clone()));
+        assert_eq!(decode_reply(failed.into()).unwrap(), (second, Err(status)));
+        let short = wire::Reply {
+            id: Bytes::from_static(&[1, 2, 3]),
+            outcome: None,
+        };
+        assert!(
+            decode_reply(short.encode_to_vec().into())
+                .unwrap_err()
+                .contains("3 bytes")
+        );
     }
 }

@@ -11,6 +11,8 @@
 //! | `rb:{<bus>:<service>@<major>}:queue` | requests waiting for a worker (list) |
 //! | `rb:{<bus>:<service>@<major>}:taken:<instance>` | requests a worker took and has not answered (hash) |
 //! | `rb:{<bus>:<service>@<major>}:landing:<instance>` | requests an idle worker took by blocking (list) |
+//! | `rb:{<bus>:<service>@<major>}:orphans:<instance>` | requests queued while no worker was live, moved aside by the worker that joined (list) |
+//! | `rb:{<bus>:<service>@<major>}:deliveries` | how many times each reclaimed request was reclaimed, by id (hash) |
 //! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
 //! | `rb:{<bus>:<service>@<major>}:instance:<instance>` | a worker's registration (hash with a TTL) |
 //! | `rb:{<bus>:registry}:services` | every `<service>@<major>` ever served (set) |
@@ -43,12 +45,7 @@ impl Keys {
     /// The keys of bus `bus`. A bus name is letters, digits, `.`, `_` and
     /// `-`, so that no name is a prefix of another's keys.
     pub(crate) fn new(bus: &str) -> Result<Keys, Error> {
-        let valid = !bus.is_empty()
-            && bus.len() <= 64
-            && bus
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !valid {
+        if !is_name(bus, 64) {
             return Err(Error::new(
                 ErrorKind::Config,
                 format!("invalid bus name {bus:?}: use 1 to 64 letters, digits, '.', '_' or '-'"),
@@ -125,10 +122,32 @@ impl Keys {
         [PREFIX, &self.bus, ":client:", client, "}:replies"].concat()
     }
 
+    /// The reply list of the client a request names, when `client` is a
+    /// client id (1 to [`MAX_CLIENT_ID`] letters, digits, `.`, `_` or `-`):
+    /// a worker derives where a reply goes, so that no request can make it
+    /// write outside the clients' reply lists.
+    pub(crate) fn replies_of(&self, client: &str) -> Option<String> {
+        is_name(client, MAX_CLIENT_ID).then(|| self.replies(client))
+    }
+
     /// The batch of replies client `client` is dispatching.
     pub(crate) fn reply_batch(&self, client: &str) -> String {
         [PREFIX, &self.bus, ":client:", client, "}:batch"].concat()
     }
+}
+
+/// The longest client id a request may name (a client name of up to 64
+/// characters, `-` and 16 hex digits fit).
+pub(crate) const MAX_CLIENT_ID: usize = 128;
+
+/// Whether `name` is 1 to `max` letters, digits, `.`, `_` or `-`: no `:`,
+/// braces or glob characters, so that it cannot reach into other keys.
+fn is_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 /// The keys of one service at one major version; they share a hash tag.
@@ -153,6 +172,17 @@ impl ServiceKeys {
     /// blocking move (which can only move into a list).
     pub(crate) fn landing(&self, instance: &str) -> String {
         [&self.tag, ":landing:", instance].concat()
+    }
+
+    /// The requests that were queued while no worker was live, moved aside
+    /// by worker `instance` as it joined.
+    pub(crate) fn orphans(&self, instance: &str) -> String {
+        [&self.tag, ":orphans:", instance].concat()
+    }
+
+    /// How many times each reclaimed request was reclaimed, by id.
+    pub(crate) fn deliveries(&self) -> String {
+        [&self.tag, ":deliveries"].concat()
     }
 
     /// The registration of worker `instance`.
@@ -219,5 +249,25 @@ mod tests {
         let other = Keys::new("a.b").unwrap().service("s", 0).queue();
         assert!(own.starts_with("rb:{a:"));
         assert!(!other.starts_with("rb:{a:"));
+    }
+
+    #[test]
+    fn a_request_can_name_only_a_reply_list() {
+        let keys = Keys::new("prod").unwrap();
+        assert_eq!(
+            keys.replies_of("billing-00ff").as_deref(),
+            Some("rb:{prod:client:billing-00ff}:replies")
+        );
+        for hostile in [
+            "",
+            "x}:queue",
+            "a:b",
+            "a*",
+            "{other}",
+            "é",
+            &"a".repeat(MAX_CLIENT_ID + 1),
+        ] {
+            assert_eq!(keys.replies_of(hostile), None, "{hostile:?}");
+        }
     }
 }

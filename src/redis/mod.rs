@@ -134,6 +134,19 @@ impl RedisTransport {
     }
 }
 
+/// Clears the entry of `text`, or every entry of `method`.
+async fn clear(
+    connection: &mut impl redis::aio::ConnectionLike,
+    keys: &keys::CacheKeys,
+    method: &MethodInfo,
+    text: Option<&str>,
+) -> redis::RedisResult<bool> {
+    match text {
+        Some(text) => cache::clear(connection, &keys.entry(method.schema_fingerprint, text)).await,
+        None => cache::clear_all(connection, keys).await.map(|()| true),
+    }
+}
+
 #[async_trait]
 impl Transport for RedisTransport {
     fn bus_name(&self) -> &str {
@@ -170,18 +183,13 @@ impl Transport for RedisTransport {
         text: Option<&str>,
     ) -> Result<bool, Error> {
         let keys = self.keys.cache(method.full_name);
-        let mut connection = self.connection.clone();
-        let cleared = match text {
-            Some(text) => {
-                cache::clear(
-                    &mut connection,
-                    &keys.entry(method.schema_fingerprint, text),
-                )
-                .await
-            }
-            None => cache::clear_all(&mut connection, &keys)
-                .await
-                .map(|()| true),
+        // Through this process's near cache when it has one: the write's
+        // invalidation reaches that connection before the write's answer,
+        // so no read after the clear returns what was cleared.
+        let near = self.caller.get().and_then(Caller::open_near_cache);
+        let cleared = match near {
+            Some(mut near) => clear(&mut near, &keys, method, text).await,
+            None => clear(&mut self.connection.clone(), &keys, method, text).await,
         };
         cleared.map_err(|error| self.connector.error("cannot clear the cache at", error))
     }

@@ -31,10 +31,13 @@ return items
 
 /// Moves the requests of a dead worker (`ARGV[1]`) to the reclaiming worker:
 /// from the dead one's `taken` hash `KEYS[2]` and `landing` list `KEYS[3]`
-/// into the reclaimer's `taken` hash `KEYS[4]`, then forgets the dead one in
-/// `instances` (`KEYS[1]`). Returns the requests. Does nothing when the
-/// worker's registration is still live at bus time `ARGV[2]`, so a slow
-/// worker is never robbed, and two reclaimers never both get a request.
+/// into the reclaimer's `taken` hash `KEYS[4]`, counting each request's
+/// deliveries in the `deliveries` hash `KEYS[5]`; moves the dead one's
+/// orphans (`KEYS[6]`) onto the reclaimer's (`KEYS[7]`); then forgets the
+/// dead one in `instances` (`KEYS[1]`). Returns each request followed by how
+/// many times it was reclaimed. Does nothing when the worker's registration
+/// is still live at bus time `ARGV[2]`, so a slow worker is never robbed,
+/// and two reclaimers never both get a request.
 pub(crate) static RECLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -44,17 +47,45 @@ local items = redis.call('HVALS', KEYS[2])
 for _, item in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
   items[#items + 1] = item
 end
+local out = {}
 for first = 1, #items, 100 do
   local fields = {}
   for i = first, math.min(first + 99, #items) do
-    fields[#fields + 1] = string.sub(items[i], 1, 16)
+    local id = string.sub(items[i], 1, 16)
+    fields[#fields + 1] = id
     fields[#fields + 1] = items[i]
+    out[#out + 1] = items[i]
+    out[#out + 1] = redis.call('HINCRBY', KEYS[5], id, 1)
   end
   redis.call('HSET', KEYS[4], unpack(fields))
 end
+while redis.call('LMOVE', KEYS[6], KEYS[7], 'LEFT', 'RIGHT') do end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('ZREM', KEYS[1], ARGV[1])
-return items
+return out
+"#,
+    )
+});
+
+/// Registers worker `ARGV[1]` as live until bus time `ARGV[2]` in
+/// `instances` (`KEYS[1]`), at bus time `ARGV[3]`. When no worker was live
+/// (this one's registration lapsed too, or it is the first), the requests
+/// queued meanwhile (`KEYS[2]`) may belong to callers told that no worker
+/// was live: they move onto this worker's orphans list `KEYS[3]`, to be
+/// answered without running (or requeued, for callers that wait). Returns
+/// the length of the orphans list.
+pub(crate) static JOIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('ZCOUNT', KEYS[1], ARGV[3], '+inf') == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    redis.call('RENAME', KEYS[2], KEYS[3])
+  else
+    while redis.call('LMOVE', KEYS[2], KEYS[3], 'LEFT', 'RIGHT') do end
+  end
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return redis.call('LLEN', KEYS[3])
 "#,
     )
 });
@@ -63,7 +94,11 @@ return items
 /// stop and deletes its registration `KEYS[5]`. Requests still filed under
 /// it in `taken` (`KEYS[2]`) or `landing` (`KEYS[3]`) were never answered:
 /// they go back to the head of the queue `KEYS[4]` for another worker.
-/// Returns how many went back.
+/// Orphans it could not sort (`KEYS[6]`) must not reach a live worker's
+/// queue: when another worker is live (at bus time `ARGV[2]`) the stopping
+/// one stays in `instances` until it expires, and that worker reclaims them;
+/// otherwise they go back to the queue, which the next worker to join moves
+/// aside again. Returns how many requests went back.
 pub(crate) static DEREGISTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -75,6 +110,14 @@ for first = 1, #items, 100 do
   redis.call('LPUSH', KEYS[4], unpack(items, first, math.min(first + 99, #items)))
 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  if redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0 then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+    return #items
+  end
+  while redis.call('LMOVE', KEYS[6], KEYS[4], 'RIGHT', 'LEFT') do end
+end
 redis.call('ZREM', KEYS[1], ARGV[1])
 return #items
 "#,

@@ -120,7 +120,7 @@ impl std::fmt::Display for Refused {
 }
 
 /// A command's name and first key, for messages.
-fn describe(command: &Cmd) -> String {
+pub(crate) fn describe(command: &Cmd) -> String {
     let text = |arg: Arg<&[u8]>| match arg {
         Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         _ => "<cursor>".to_owned(),

@@ -23,6 +23,9 @@ pub(crate) struct ServerConfig {
     /// Requests with a larger payload are refused with
     /// `RESOURCE_EXHAUSTED` instead of being handled.
     pub max_request_bytes: usize,
+    /// A request taken this many times by workers that died before
+    /// answering it is failed instead of run again.
+    pub max_deliveries: u32,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +34,7 @@ impl Default for ServerConfig {
             mode: Mode::Normal,
             max_concurrency: 256,
             max_request_bytes: 4 * 1024 * 1024,
+            max_deliveries: 3,
         }
     }
 }

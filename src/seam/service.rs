@@ -10,6 +10,7 @@ use std::future::Future;
 use async_trait::async_trait;
 use prost::Message;
 
+use crate::seam::cache_key::CacheKeyWriter;
 use crate::seam::info::{Method, ServiceInfo};
 use crate::seam::status::Status;
 
@@ -23,6 +24,44 @@ pub trait Service: Send + Sync + 'static {
     /// Handles one call of `method` (its proto name) with an encoded
     /// request, returning the encoded reply.
     async fn call(&self, method: &str, request: &[u8]) -> Result<Vec<u8>, Status>;
+
+    /// The cache key text of an encoded request of cached `method`, as the
+    /// method's `cache_key` template makes it from the decoded request:
+    /// `None` for a method whose replies are not cached (or unknown), an
+    /// error for a request that does not decode.
+    ///
+    /// Workers derive the cache entry a reply is stored under from this,
+    /// never from anything the request says about itself. Generated servers
+    /// implement it through [`cache_key_of`]; a hand-written service that
+    /// returns `None` runs its cached methods without the cache.
+    fn cache_key(&self, method: &str, request: &[u8]) -> Option<Result<String, Status>> {
+        let _ = (method, request);
+        None
+    }
+}
+
+/// The cache key text of an encoded request for `M`, written by `M`'s
+/// generated cache-key writer exactly as a client writes it for the typed
+/// request (so both name the same entry).
+pub fn cache_key_of<M: Method>(request: &[u8]) -> Result<String, Status> {
+    let template = M::INFO.cache_key.ok_or_else(|| {
+        Status::failed_precondition(format!("{} caches no replies", M::INFO.full_name))
+    })?;
+    let request = decode::<M>(request)?;
+    let mut key = CacheKeyWriter::new(template);
+    M::cache_key(&request, &mut key);
+    Ok(key.finish())
+}
+
+/// Decodes a request for `M`; the error names the method and the type.
+fn decode<M: Method>(request: &[u8]) -> Result<M::Request, Status> {
+    M::Request::decode(request).map_err(|error| {
+        Status::invalid_argument(format!(
+            "the request to {} does not decode as {}: {error}",
+            M::INFO.full_name,
+            M::INFO.request_type
+        ))
+    })
 }
 
 /// Decodes a request for `M`, runs `handler` on it and encodes the reply.
@@ -35,13 +74,7 @@ where
     F: FnOnce(M::Request) -> Fut,
     Fut: Future<Output = Result<M::Reply, Status>>,
 {
-    let request = M::Request::decode(request).map_err(|error| {
-        Status::invalid_argument(format!(
-            "the request to {} does not decode as {}: {error}",
-            M::INFO.full_name,
-            M::INFO.request_type
-        ))
-    })?;
+    let request = decode::<M>(request)?;
     let reply = handler(request).await?;
     Ok(reply.encode_to_vec())
 }

@@ -55,6 +55,35 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             }
         }
     });
+    let cached = service
+        .methods
+        .iter()
+        .filter(|method| method.model.cache_key.is_some())
+        .collect::<Vec<_>>();
+    // Only services with cached methods override the trait's default.
+    let cache_key_fn = (!cached.is_empty()).then(|| {
+        let arms = cached.iter().map(|method| {
+            let proto_name = &method.model.proto_name;
+            let method_type = names::type_ident(proto_name);
+            quote! {
+                #proto_name => ::core::option::Option::Some(
+                    #codegen::cache_key_of::<methods::#method_type>(request),
+                ),
+            }
+        });
+        quote! {
+            fn cache_key(
+                &self,
+                method: &str,
+                request: &[u8],
+            ) -> ::core::option::Option<::core::result::Result<::std::string::String, #codegen::Status>> {
+                match method {
+                    #(#arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    });
 
     quote! {
         #trait_docs
@@ -103,6 +132,8 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
                     _ => ::core::result::Result::Err(#codegen::unknown_method(&SERVICE, method)),
                 }
             }
+
+            #cache_key_fn
         }
     }
 }

@@ -32,14 +32,8 @@ pub(crate) struct CacheLookup {
 pub(crate) enum Looked {
     /// Answer with the cached reply.
     Hit(Bytes),
-    /// Send the call, storing its reply under `entry` stamped with
-    /// `generation`.
-    Miss {
-        /// The entry's key.
-        entry: String,
-        /// The method's cache generation at the lookup.
-        generation: u64,
-    },
+    /// Send the call (a bypassing call always misses).
+    Miss,
     /// The cache cannot be read: send the call without it.
     Unavailable,
     /// Redis refused the lookup (an ACL): the call fails.
@@ -48,8 +42,7 @@ pub(crate) enum Looked {
 
 impl CacheLookup {
     /// Looks up the entry of `text` for `method` (with schema
-    /// `fingerprint`); a bypassing call reads only the generation it will
-    /// store with.
+    /// `fingerprint`); a bypassing call misses whatever is cached.
     pub(crate) async fn look(
         &self,
         keys: &CacheKeys,
@@ -80,10 +73,7 @@ impl CacheLookup {
                 if !bypass {
                     self.stats.cache_miss(method);
                 }
-                Looked::Miss {
-                    entry,
-                    generation: found.generation,
-                }
+                Looked::Miss
             }
         }
     }
@@ -128,6 +118,11 @@ impl CacheLookup {
                 None
             }
         }
+    }
+
+    /// The near-cache connection if it is open (never opens one).
+    pub(crate) fn open_near(&self) -> Option<MultiplexedConnection> {
+        self.lock_near().clone()
     }
 
     fn lock_near(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {

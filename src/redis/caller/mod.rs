@@ -11,7 +11,6 @@ mod schema_check;
 mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,7 +24,7 @@ use self::schema_check::SchemaCheck;
 use self::writer::{Outgoing, Writer};
 use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
-use crate::redis::envelope::{RequestId, encode_request};
+use crate::redis::envelope::{CallId, encode_request};
 use crate::redis::keys::Keys;
 use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
@@ -36,12 +35,8 @@ use crate::seam::wire;
 /// Sends calls and receives their replies for one client.
 #[derive(Debug)]
 pub(crate) struct Caller {
-    /// This client's random id, the first half of every request id.
-    client_id: u64,
-    /// This client's reply list.
-    reply_key: String,
-    /// Source of call ids.
-    next_call: AtomicU64,
+    /// This client's id in its reply lists' keys, which requests name.
+    client: String,
     /// Calls waiting for their reply.
     pending: Arc<Pending>,
     /// Requests on their way to the writer.
@@ -100,7 +95,6 @@ impl Caller {
             Some(name) => format!("{name}-{client_id:016x}"),
             None => format!("{client_id:016x}"),
         };
-        let reply_key = keys.replies(&client);
         let pending = Arc::new(Pending::default());
         let (outbox, inbox) = mpsc::unbounded_channel();
         let writer = Writer {
@@ -108,6 +102,7 @@ impl Caller {
             clock: Arc::clone(&clock),
             pending: Arc::clone(&pending),
             keys: keys.clone(),
+            down: Default::default(),
         };
         let lookup = CacheLookup {
             connection: connection.clone(),
@@ -119,15 +114,13 @@ impl Caller {
         let reader = Reader {
             connector,
             connection: writer.connection.clone(),
-            replies: reply_key.clone(),
+            replies: keys.replies(&client),
             batch: keys.reply_batch(&client),
             pending: Arc::clone(&pending),
             block,
         };
         Caller {
-            client_id,
-            reply_key,
-            next_call: AtomicU64::new(1),
+            client,
             pending,
             outbox,
             keys,
@@ -143,29 +136,26 @@ impl Caller {
     /// the call's deadline.
     pub(crate) async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         let cache_refresh = call.cache.as_ref().is_some_and(|cache| cache.bypass);
-        let (cache_key, cache_generation) = match &call.cache {
-            Some(cache) => {
-                let keys = self.keys.cache(call.method.full_name);
-                let method = call.method;
-                match self
-                    .lookup
-                    .look(
-                        &keys,
-                        method.full_name,
-                        method.schema_fingerprint,
-                        &cache.text,
-                        cache.bypass,
-                    )
-                    .await
-                {
-                    Looked::Hit(reply) => return Ok(reply),
-                    Looked::Miss { entry, generation } => (entry, generation),
-                    Looked::Unavailable => (String::new(), 0),
-                    Looked::Refused(status) => return Err(status),
-                }
+        if let Some(cache) = &call.cache {
+            let keys = self.keys.cache(call.method.full_name);
+            let method = call.method;
+            let looked = self
+                .lookup
+                .look(
+                    &keys,
+                    method.full_name,
+                    method.schema_fingerprint,
+                    &cache.text,
+                    cache.bypass,
+                )
+                .await;
+            match looked {
+                Looked::Hit(reply) => return Ok(reply),
+                // The worker works out the entry itself from the request.
+                Looked::Miss | Looked::Unavailable => {}
+                Looked::Refused(status) => return Err(status),
             }
-            None => (String::new(), 0),
-        };
+        }
         self.schema_check
             .check(
                 call.service,
@@ -175,38 +165,32 @@ impl Caller {
                 &self.clock,
             )
             .await?;
-        let call_id = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let id = CallId::random();
         // The client's span of this call, which the call runs in.
-        tracing::Span::current().record("call_id", call_id);
-        let id = RequestId {
-            client: self.client_id,
-            call: call_id,
-        };
+        tracing::Span::current().record("call_id", tracing::field::display(id));
         let remaining = call
             .deadline
             .saturating_duration_since(tokio::time::Instant::now());
         let request = wire::Request {
-            call_id,
             method: call.method.name.to_owned(),
             payload: Bytes::from(call.payload),
-            reply_to: self.reply_key.clone(),
+            reply_client: self.client.clone(),
             deadline_ms: self.clock.to_bus_ms(call.deadline).max(0) as u64,
             timeout_ms: u32::try_from(remaining.as_millis()).unwrap_or(u32::MAX),
             traceparent: call.traceparent.map(|t| t.to_string()).unwrap_or_default(),
-            cache_key,
-            cache_generation,
             cache_refresh,
+            wait_for_worker: call.wait_for_worker,
         };
         let service = self
             .keys
             .service(call.service.name, call.service.major_version());
-        let (reply, _forget_on_drop) = self.pending.register(call_id);
+        let (reply, _forget_on_drop) = self.pending.register(id);
         let outgoing = Outgoing {
             service: call.service,
             queue: service.queue().into(),
             instances: service.instances().into(),
             element: encode_request(id, &request),
-            call_id,
+            id,
             wait_for_worker: call.wait_for_worker,
             retries: u8::from(call.method.idempotent),
         };
@@ -219,6 +203,13 @@ impl Caller {
         reply
             .await
             .unwrap_or_else(|_| Err(Status::unavailable("the bus's reply reader has stopped")))
+    }
+}
+
+impl Caller {
+    /// The near-cache connection, when this client has opened one.
+    pub(crate) fn open_near_cache(&self) -> Option<redis::aio::MultiplexedConnection> {
+        self.lookup.open_near()
     }
 }
 

@@ -142,9 +142,9 @@ impl Reader {
 
     fn dispatch(&self, reply: Bytes) {
         match decode_reply(reply) {
-            Ok((call_id, outcome)) => {
-                if !self.pending.complete(call_id, outcome) {
-                    tracing::trace!(call_id, "dropping a reply nobody waits for");
+            Ok((id, outcome)) => {
+                if !self.pending.complete(id, outcome) {
+                    tracing::trace!(call_id = %id, "dropping a reply nobody waits for");
                 }
             }
             Err(error) => tracing::warn!(%error, key = %self.replies, "dropping a reply"),

@@ -6,13 +6,22 @@
 //! commands Redis executes by the batch size (measured: +60% throughput at
 //! 64-byte payloads); alone, a call pays one extra task hop.
 //!
-//! Each `RPUSH` is preceded in the pipeline by a `ZCOUNT` of the service's
-//! live workers. When none is live, the writer takes the requests back out
-//! of the queue (`LREM`); those it gets back fail at once with
-//! `UNAVAILABLE`, and one that a worker took in between is simply answered.
-//! (An atomic check in Lua would cost far more: payloads through Lua are
-//! expensive.)
+//! Each `RPUSH` is followed in the pipeline by a `ZCOUNT` of the service's
+//! workers live within [`LIVENESS_MARGIN`]. When none is, the calls that do
+//! not wait for a worker fail at once with `UNAVAILABLE`, and their requests
+//! stay in the queue: the client cannot take them back (applications may
+//! only push to a queue), and need not. A worker handles a request only
+//! while its own registration is live, and the first worker to become live
+//! on a service with none moves the queue aside and answers what was queued
+//! meanwhile without running it (see the `orphans` module of the worker).
+//! The margin covers the clocks of client and worker disagreeing: a call
+//! told `UNAVAILABLE` is never run.
+//!
+//! While a service is known to have no live worker, calls that do not wait
+//! only ask (`ZCOUNT` alone) and push nothing, so a caller retrying against
+//! a stopped service does not fill its queue.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use redis::{ServerError, Value};
@@ -20,6 +29,7 @@ use tokio::sync::mpsc;
 
 use super::pending::Pending;
 use crate::redis::clock::BusClock;
+use crate::redis::envelope::CallId;
 use crate::redis::keys::Keys;
 use crate::redis::registry;
 use crate::redis::shared::SharedConnection;
@@ -29,6 +39,13 @@ use crate::seam::status::Status;
 
 /// The most requests sent in one pipeline.
 const MAX_BATCH: usize = 256;
+
+/// How long after its registration expired a worker still counts as live
+/// for the liveness check: more than the clocks of any client and worker
+/// of the bus disagree (each measures the bus clock, Redis's, to within a
+/// round trip), so that a worker which takes a request after the check
+/// always finds its own registration expired too, and does not run it.
+pub(crate) const LIVENESS_MARGIN_MS: i64 = 2_000;
 
 /// One request on its way to a queue.
 #[derive(Debug)]
@@ -41,8 +58,8 @@ pub(crate) struct Outgoing {
     pub instances: Arc<str>,
     /// The queued element (id prefix and envelope).
     pub element: Vec<u8>,
-    /// The call id, to complete the call on failure.
-    pub call_id: u64,
+    /// The call's id, to complete the call on failure.
+    pub id: CallId,
     /// Whether the call waits for a worker instead of failing fast.
     pub wait_for_worker: bool,
     /// How many times to send again after a connection failure; only
@@ -61,6 +78,8 @@ pub(crate) struct Writer {
     pub pending: Arc<Pending>,
     /// The bus's keys, to read the registry for messages.
     pub keys: Keys,
+    /// The queues of services that had no live worker at the last check.
+    pub down: HashSet<Arc<str>>,
 }
 
 impl Writer {
@@ -88,82 +107,88 @@ impl Writer {
     /// Sends one batch; returns the requests to send again.
     async fn push(&mut self, batch: Vec<Outgoing>) -> Vec<Outgoing> {
         let groups = group_by_queue(&batch);
-        let now = self.clock.now_ms();
+        let since = self.clock.now_ms() - LIVENESS_MARGIN_MS;
         let mut pipe = redis::pipe();
+        let mut plans = Vec::with_capacity(groups.len());
         for group in &groups {
             let first = &batch[group[0]];
+            // To a service known to be down, calls that would fail rather
+            // than wait only ask whether a worker is back.
+            let asking = self.down.contains(&first.queue);
+            let pushed: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|&index| !asking || batch[index].wait_for_worker)
+                .collect();
+            if !pushed.is_empty() {
+                let push = pipe.cmd("RPUSH").arg(&*first.queue);
+                for &index in &pushed {
+                    push.arg(&batch[index].element);
+                }
+            }
             pipe.cmd("ZCOUNT")
                 .arg(&*first.instances)
-                .arg(now)
+                .arg(since)
                 .arg("+inf");
-            let push = pipe.cmd("RPUSH").arg(&*first.queue);
-            for &index in group {
-                push.arg(&batch[index].element);
-            }
+            plans.push(pushed);
         }
         let replies = match self.connection.replies(&pipe).await {
             Ok(replies) => replies,
             Err(error) => return self.fail_or_retry(batch, &error),
         };
-        for (group, replies) in groups.iter().zip(replies.chunks(2)) {
+        let mut replies = replies.into_iter();
+        let mut again = Vec::new();
+        let mut failing: Vec<(usize, &'static ServiceInfo)> = Vec::new();
+        for (group, pushed) in groups.iter().zip(&plans) {
             let first = &batch[group[0]];
-            match (&replies[0], &replies[1]) {
+            let pushed_reply = if pushed.is_empty() {
+                None
+            } else {
+                replies.next()
+            };
+            let live = replies.next();
+            if let Some(Value::ServerError(error)) = &pushed_reply {
                 // Refused (e.g. by an ACL): nothing was queued.
-                (_, Value::ServerError(error)) => {
-                    let status = refused("RPUSH", &first.queue, first.service, error);
-                    for &index in group {
-                        self.pending
-                            .complete(batch[index].call_id, Err(status.clone()));
-                    }
+                let status = refused("RPUSH", &first.queue, first.service, error);
+                for &index in pushed {
+                    self.pending.complete(batch[index].id, Err(status.clone()));
                 }
-                (Value::Int(0), _) => self.take_back(&batch, group).await,
-                // Queued; a refused liveness check just goes unchecked.
-                _ => {}
+                continue;
+            }
+            // A refused liveness check just goes unchecked.
+            let none_live = matches!(live, Some(Value::Int(0)));
+            if none_live {
+                self.down.insert(Arc::clone(&first.queue));
+            } else {
+                self.down.remove(&first.queue);
+            }
+            for &index in group {
+                let was_pushed = pushed.contains(&index);
+                if none_live && !batch[index].wait_for_worker {
+                    failing.push((index, first.service));
+                } else if !was_pushed {
+                    // Asked only, and a worker is back: send it now.
+                    again.push(index);
+                }
             }
         }
-        Vec::new()
-    }
-
-    /// Takes the requests of `group` back out of their queue, which no live
-    /// worker serves, and fails the calls it got back.
-    async fn take_back(&mut self, batch: &[Outgoing], group: &[usize]) {
-        let failing: Vec<&Outgoing> = group
-            .iter()
-            .map(|&index| &batch[index])
-            .filter(|outgoing| !outgoing.wait_for_worker)
-            .collect();
-        if failing.is_empty() {
-            return;
+        let mut statuses: Vec<(&'static str, Status)> = Vec::new();
+        for (index, service) in failing {
+            let status = match statuses.iter().find(|(name, _)| *name == service.name) {
+                Some((_, status)) => status.clone(),
+                None => {
+                    let status = self.no_live_worker(service).await;
+                    statuses.push((service.name, status.clone()));
+                    status
+                }
+            };
+            self.pending.complete(batch[index].id, Err(status));
         }
-        let mut pipe = redis::pipe();
-        for outgoing in &failing {
-            pipe.cmd("LREM")
-                .arg(&*outgoing.queue)
-                .arg(1)
-                .arg(&outgoing.element);
-        }
-        let removed: Vec<i64> = match pipe.query_async(&mut self.connection).await {
-            Ok(removed) => removed,
-            // The requests stay queued: a worker that starts before their
-            // deadline answers them, or the callers time out.
-            Err(error) => {
-                tracing::warn!(%error, "could not take back requests that no worker serves");
-                return;
-            }
-        };
-        let taken_back: Vec<&&Outgoing> = failing
-            .iter()
-            .zip(removed)
-            .filter(|(_, removed)| *removed == 1)
-            .map(|(outgoing, _)| outgoing)
-            .collect();
-        let Some(first) = taken_back.first() else {
-            return;
-        };
-        let status = self.no_live_worker(first.service).await;
-        for outgoing in taken_back {
-            self.pending.complete(outgoing.call_id, Err(status.clone()));
-        }
+        let mut batch: Vec<Option<Outgoing>> = batch.into_iter().map(Some).collect();
+        again
+            .into_iter()
+            .filter_map(|index| batch[index].take())
+            .collect()
     }
 
     /// The status of a call that no live worker serves, naming the versions
@@ -202,7 +227,7 @@ impl Writer {
                 retry.push(outgoing);
             } else {
                 self.pending.complete(
-                    outgoing.call_id,
+                    outgoing.id,
                     Err(Status::unavailable(format!(
                         "sending the request to {} failed ({error}); it may or may not have \
                          been queued, and it is not sent again (only an idempotent method's \

@@ -1,13 +1,16 @@
 //! What the tasks of one worker share.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+use super::bad_input::BadInput;
+use super::handler::handle;
 use super::replier::Completion;
 use super::taken::Taken;
 use crate::redis::blocking::Location;
@@ -33,6 +36,10 @@ pub(crate) struct Served {
     pub landing: String,
     /// Its live workers.
     pub instances: String,
+    /// This worker's orphans list for it.
+    pub orphans: String,
+    /// How many times each reclaimed request was reclaimed.
+    pub deliveries: String,
     /// Its keys, for the keys of other workers (reclaiming).
     pub keys: ServiceKeys,
     /// Where the taker's blocking read waits, so that shutdown can wake it
@@ -82,6 +89,15 @@ pub(crate) struct Core {
     pub services: Vec<Served>,
     /// One permit per call the worker may handle at once.
     pub permits: Arc<Semaphore>,
+    /// Every handler task: shutdown waits for them all, including those
+    /// that wait for a cached reply without holding a permit.
+    pub handlers: TaskTracker,
+    /// Until when (bus time, ms) this worker's registration is live, as it
+    /// last wrote it. A request taken after that may belong to a caller
+    /// told that no worker was live, so it is not run.
+    live_until: AtomicI64,
+    /// Bad input seen in the queues, logged at a bounded rate.
+    pub bad_input: BadInput,
     /// Finished calls on their way to the replier.
     pub completions: mpsc::UnboundedSender<Completion>,
     /// Requests taken and not yet acknowledged, by (service, field): tells
@@ -121,6 +137,9 @@ impl Core {
             stats: parts.stats,
             services,
             permits,
+            handlers: TaskTracker::new(),
+            live_until: AtomicI64::new(i64::MIN),
+            bad_input: BadInput::default(),
             completions,
             in_flight: Mutex::default(),
             filing: tokio::sync::Mutex::new(()),
@@ -137,6 +156,21 @@ impl Core {
             Mode::Normal => self.settings.take_batch,
             Mode::Once | Mode::Debug => 1,
         }
+    }
+
+    /// Records that the registration is live until bus time `until`.
+    pub(crate) fn renewed(&self, until: i64) {
+        self.live_until.store(until, Ordering::Release);
+    }
+
+    /// Whether this worker's registration is live now, as far as it knows.
+    pub(crate) fn is_live(&self) -> bool {
+        self.clock.now_ms() < self.live_until.load(Ordering::Acquire)
+    }
+
+    /// Starts the handler of `taken`, holding `permit`.
+    pub(crate) fn spawn_handler(self: &Arc<Self>, taken: Taken, permit: OwnedSemaphorePermit) {
+        self.handlers.spawn(handle(Arc::clone(self), taken, permit));
     }
 
     /// Records that the worker holds `taken`.

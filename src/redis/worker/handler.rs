@@ -1,8 +1,9 @@
 //! Handles one taken request: decode, check, run the handler within the
 //! call's deadline and trace, and hand the outcome to the replier.
 //!
-//! Nothing a request contains can stop the worker: garbage is logged and
-//! dropped, an unknown method, an oversized payload or an undecodable
+//! Nothing a request contains can stop the worker: garbage is logged (at a
+//! bounded rate) and dropped, a request naming no valid reply client is
+//! dropped unrun, an unknown method, an oversized payload or an undecodable
 //! request gets a precise status, a panicking handler gets `INTERNAL`.
 
 use std::panic::AssertUnwindSafe;
@@ -13,12 +14,12 @@ use futures_util::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, field};
 
-use super::cached::{self, CacheWrite, Guard};
+use super::cached::{self, CacheWrite, CachedCall, Guard};
 use super::core::{Core, Served};
 use super::replier::Completion;
 use super::taken::Taken;
 use crate::redis::cache::entry_value;
-use crate::redis::envelope::{decode_request, encode_reply};
+use crate::redis::envelope::{CallId, decode_request, encode_reply};
 use crate::seam::context::CallContext;
 use crate::seam::debug_report::{self, Failure, panic_message};
 use crate::seam::error::{Error, ErrorKind};
@@ -33,36 +34,60 @@ use crate::seam::wire;
 /// until the handler is done.
 pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphorePermit) {
     let served = &core.services[taken.service];
-    let request = match decode_request(&taken.element) {
-        Ok(request) => request,
+    let (id, request) = match decode_request(&taken.element) {
+        Ok(decoded) => decoded,
         Err(reason) => {
-            tracing::error!(
-                queue = %served.queue,
-                bytes = taken.element.len(),
-                "dropping a queued element that is not a redis-bus request: {reason}"
+            core.bad_input.report(
+                "not a request",
+                &served.queue,
+                &format_args!(
+                    "dropping a queued element that is not a redis-bus request: {reason}"
+                ),
             );
-            core.complete(Completion {
-                taken,
-                reply: None,
-                cache: None,
-            });
+            core.complete(Completion::unanswered(taken));
             return;
         }
     };
+    // Where the reply goes is derived, never taken from the request: a
+    // request that names no client's reply list cannot be answered, so it
+    // is not run either.
+    let Some(reply_to) = core.keys.replies_of(&request.reply_client) else {
+        core.bad_input.report(
+            "no reply client",
+            &served.queue,
+            &format_args!(
+                "dropping a request of {:?} that names no valid reply client ({:?}): \
+                 nobody could be answered, so it is not run",
+                request.method, request.reply_client
+            ),
+        );
+        core.complete(Completion::unanswered(taken));
+        return;
+    };
+    let mut permit = Some(permit);
     let mut cache_write = None;
     let started = StdInstant::now();
-    let outcome = outcome(&core, served, &taken, &request, &mut cache_write).await;
+    let call = Call {
+        taken: &taken,
+        id,
+        request: &request,
+    };
+    let outcome = outcome(&core, served, &call, &mut permit, &mut cache_write).await;
     drop(permit);
     record(&core, served, &request, started.elapsed(), outcome.as_ref());
-    let reply = outcome.map(|outcome| {
-        let reply = encode_reply(request.call_id, outcome);
-        (request.reply_to, reply)
-    });
+    let reply = outcome.map(|outcome| (reply_to, encode_reply(id, outcome)));
     core.complete(Completion {
         taken,
         reply,
         cache: cache_write,
     });
+}
+
+/// One decoded request and where it came from.
+struct Call<'a> {
+    taken: &'a Taken,
+    id: CallId,
+    request: &'a wire::Request,
 }
 
 /// Counts a call of a known method in the worker's statistics; a call
@@ -89,29 +114,54 @@ fn record(
     core.stats.call(method.full_name, elapsed, result);
 }
 
-/// The outcome of `request`, or `None` when nobody waits for one any more.
+/// The outcome of a call, or `None` when nobody waits for one any more.
 /// For a cached method, `cache_write` says what to do with the cache.
 async fn outcome(
     core: &Core,
     served: &Served,
-    taken: &Taken,
-    request: &wire::Request,
+    call: &Call<'_>,
+    permit: &mut Option<OwnedSemaphorePermit>,
     cache_write: &mut Option<CacheWrite>,
 ) -> Option<Result<Vec<u8>, Status>> {
+    let Call { taken, id, request } = *call;
     let service = served.service.info();
     let deadline_ms = (request.deadline_ms != 0).then_some(request.deadline_ms as i64);
     if deadline_ms.is_some_and(|deadline| core.clock.now_ms() >= deadline) {
         tracing::debug!(
             service = service.name,
             method = %request.method,
-            call_id = request.call_id,
+            call_id = %id,
             "skipping a request whose caller's deadline passed while it was queued"
         );
         return None;
     }
+    // Taken while this worker's registration had lapsed: its caller may
+    // have been told that no worker was live.
+    if !request.wait_for_worker && !core.is_live() {
+        return Some(Err(Status::unavailable(format!(
+            "no live worker served {} when this call of {} was queued (the registration of \
+             worker {} had lapsed), so it is not run; call with \
+             CallOptions::wait_for_worker(true) to wait for a worker",
+            service.name, request.method, core.instance_id
+        ))));
+    }
     let Some(method) = service.method(&request.method) else {
         return Some(Err(unknown_method(service, &request.method)));
     };
+    if taken.deliveries > core.config.max_deliveries {
+        tracing::error!(
+            method = method.full_name,
+            call_id = %id,
+            deliveries = taken.deliveries,
+            "failing a request delivered {} times: every worker that took it stopped before answering",
+            taken.deliveries
+        );
+        return Some(Err(Status::internal(format!(
+            "the request to {} was delivered {} times and each worker that took it stopped \
+             before answering (the request may be what stops them), so it is not run again",
+            method.full_name, taken.deliveries
+        ))));
+    }
     if let Some(dead) = &taken.reclaimed_from {
         if !method.idempotent {
             return Some(Err(Status::unavailable(format!(
@@ -133,18 +183,39 @@ async fn outcome(
         Some(deadline) => core.clock.to_instant(deadline),
         None => tokio::time::Instant::now() + crate::seam::call::DEFAULT_TIMEOUT,
     };
-    let reclaimed_from = taken.reclaimed_from.as_deref();
-    match cached::guard(core, method, request, reclaimed_from, deadline).await {
-        Guard::Uncached => run(core, served, method, request, deadline).await,
+    let entry = match served.service.cache_key(method.name, &request.payload) {
+        Some(Ok(text)) if method.cache_key.is_some() => Some(
+            core.keys
+                .cache(method.full_name)
+                .entry(method.schema_fingerprint, &text),
+        ),
+        Some(Err(status)) => return Some(Err(status)),
+        _ => None,
+    };
+    let Some(entry) = entry else {
+        return run(core, served, method, request, id, deadline).await;
+    };
+    let cached = CachedCall {
+        method,
+        entry,
+        id,
+        refresh: request.cache_refresh,
+        reclaimed_from: taken.reclaimed_from.as_deref(),
+        deadline,
+    };
+    match cached::guard(core, cached, permit).await {
+        Guard::Uncached => run(core, served, method, request, id, deadline).await,
         Guard::Hit(reply) => Some(Ok(reply.to_vec())),
         Guard::Expired => None,
-        Guard::Locked(mut write) => {
-            let outcome = run(core, served, method, request, deadline).await;
+        Guard::Locked {
+            mut write,
+            generation,
+            lease,
+        } => {
+            let outcome = run(core, served, method, request, id, deadline).await;
+            drop(lease);
             if let Some(Ok(reply)) = &outcome {
-                write.store = Some((
-                    entry_value(request.cache_generation, reply),
-                    method.cache_ttl_seconds,
-                ));
+                write.store = Some((entry_value(generation, reply), method.cache_ttl_seconds));
                 core.stats.cache_store(method.full_name);
             }
             *cache_write = Some(write);
@@ -159,6 +230,7 @@ async fn run(
     served: &Served,
     method: &'static MethodInfo,
     request: &wire::Request,
+    id: CallId,
     deadline: tokio::time::Instant,
 ) -> Option<Result<Vec<u8>, Status>> {
     let parent = TraceParent::parse(&request.traceparent);
@@ -166,7 +238,7 @@ async fn run(
     let span = tracing::info_span!(
         "redis_bus.serve",
         method = method.full_name,
-        call_id = request.call_id,
+        call_id = %id,
         worker = %core.instance_id,
         trace_id = %own.trace_id_hex(),
         span_id = %own.span_id_hex(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::core::{Core, Served};
-use super::handler::handle;
+use super::orphans;
 use super::registration;
 use super::taken::{Origin, Taken};
 use crate::redis::scripts;
@@ -25,22 +25,37 @@ const REAP_LIMIT: usize = 16;
 /// Renews the registration once; the worker is live when it returns Ok. A
 /// registration that vanished (a `cleanup` of the bus, or an expiry while
 /// Redis was out of reach) is written again.
-pub(crate) async fn beat(core: &Core) -> Result<(), Refused> {
+pub(crate) async fn beat(core: &Arc<Core>) -> Result<(), Refused> {
     let mut connection = core.connection.clone();
     core.clock.sync(&mut connection).await?;
     let ttl = core.settings.instance_ttl.as_millis() as i64;
-    let expires = core.clock.now_ms() + ttl;
+    let now = core.clock.now_ms();
+    let expires = now + ttl;
     let mut pipe = redis::pipe();
     for served in &core.services {
-        pipe.cmd("ZADD")
-            .arg(&served.instances)
-            .arg(expires)
-            .arg(&core.instance_id);
+        pipe.invoke_script(
+            scripts::JOIN
+                .key(&served.instances)
+                .key(&served.queue)
+                .key(&served.orphans)
+                .arg(&core.instance_id)
+                .arg(expires)
+                .arg(now),
+        );
         pipe.cmd("PEXPIRE")
             .arg(served.keys.instance(&core.instance_id))
             .arg(ttl);
     }
     let replies = core.connection.checked_replies(&pipe).await?;
+    core.renewed(expires);
+    core.bad_input.flush();
+    for (index, replies) in replies.chunks(2).enumerate() {
+        if matches!(replies[0], redis::Value::Int(orphans) if orphans > 0) {
+            if let Err(error) = orphans::sort(core, index).await {
+                tracing::warn!(%error, "sorting orphaned requests failed; retrying at the next beat");
+            }
+        }
+    }
     // PEXPIRE answers 0 for a key that is gone.
     let vanished: Vec<&Served> = core
         .services
@@ -111,19 +126,24 @@ async fn reclaim(
     let served = &core.services[index];
     let reclaimed: Vec<Taken> = {
         let _filing = core.filing.lock().await;
-        let items: Vec<Bytes> = scripts::RECLAIM
+        let items: Vec<(Bytes, u32)> = scripts::RECLAIM
             .key(&served.instances)
             .key(served.keys.taken(dead))
             .key(served.keys.landing(dead))
             .key(&served.taken)
+            .key(&served.deliveries)
+            .key(served.keys.orphans(dead))
+            .key(&served.orphans)
             .arg(dead)
             .arg(now)
             .invoke_async(connection)
             .await?;
         let reclaimed: Vec<Taken> = items
             .into_iter()
-            .map(|item| Taken {
+            .map(|(item, reclaims)| Taken {
                 reclaimed_from: Some(dead.to_owned()),
+                // Taken once by the dead worker, and once per reclaim.
+                deliveries: reclaims.saturating_add(1),
                 ..Taken::new(index, item, Origin::Taken)
             })
             .collect();
@@ -145,12 +165,14 @@ async fn reclaim(
             "reclaimed the requests of a dead worker"
         );
     }
+    // The dead worker's orphans are this worker's now.
+    orphans::sort(core, index).await?;
     for taken in reclaimed {
         let permit = Arc::clone(&core.permits)
             .acquire_owned()
             .await
             .expect("the worker never closes its semaphore");
-        tokio::spawn(handle(Arc::clone(core), taken, permit));
+        core.spawn_handler(taken, permit);
     }
     Ok(())
 }

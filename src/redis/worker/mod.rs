@@ -7,10 +7,12 @@
 //! deregister, giving back to the queue anything still filed under the
 //! worker.
 
+mod bad_input;
 mod cached;
 mod core;
 mod handler;
 mod heartbeat;
+mod orphans;
 mod registration;
 mod replier;
 mod taken;
@@ -67,6 +69,8 @@ impl RedisWorker {
                     taken: keys.taken(&instance_id),
                     landing: keys.landing(&instance_id),
                     instances: keys.instances(),
+                    orphans: keys.orphans(&instance_id),
+                    deliveries: keys.deliveries(),
                     keys,
                     service,
                     blocked_at: Arc::default(),
@@ -119,14 +123,21 @@ impl RedisWorker {
     /// this worker.
     async fn deregister(&self) -> Result<(), Error> {
         let mut connection = self.core.connection.clone();
-        for served in &self.core.services {
+        for (index, served) in self.core.services.iter().enumerate() {
+            // Orphans are answered here or left for a live worker: never
+            // handed to another worker's queue, where they would run.
+            if let Err(error) = orphans::sort(&self.core, index).await {
+                tracing::warn!(%error, queue = %served.queue, "could not answer the orphaned requests before stopping");
+            }
             let given_back: i64 = scripts::DEREGISTER
                 .key(&served.instances)
                 .key(&served.taken)
                 .key(&served.landing)
                 .key(&served.queue)
                 .key(served.keys.instance(&self.core.instance_id))
+                .key(&served.orphans)
                 .arg(&self.core.instance_id)
+                .arg(self.core.clock.now_ms())
                 .invoke_async(&mut connection)
                 .await
                 .map_err(|error| redis_error("cannot deregister the worker", error))?;
@@ -158,14 +169,10 @@ impl Worker for RedisWorker {
         for taker in self.takers.drain(..) {
             let _ = taker.await;
         }
-        // Every permit back means every handler is done.
-        let all = u32::try_from(self.core.config.max_concurrency).unwrap_or(u32::MAX);
-        let _idle = self
-            .core
-            .permits
-            .acquire_many(all)
-            .await
-            .expect("the worker never closes its semaphore");
+        // Handlers that wait for a cached reply hold no permit: wait for
+        // the tasks themselves.
+        self.core.handlers.close();
+        self.core.handlers.wait().await;
         let (replier, finish) = &mut self.replier;
         finish.cancel();
         let flushed = tokio::time::timeout(FLUSH_TIMEOUT, replier).await.is_ok();

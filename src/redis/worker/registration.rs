@@ -48,7 +48,7 @@ pub(crate) async fn check_compatibility(core: &Core) -> Result<(), Error> {
 
 /// Registers the worker for every service it serves; it is live when this
 /// returns.
-pub(crate) async fn register(core: &Core) -> Result<(), Refused> {
+pub(crate) async fn register(core: &std::sync::Arc<Core>) -> Result<(), Refused> {
     let mut pipe = redis::pipe();
     for served in &core.services {
         Registration {

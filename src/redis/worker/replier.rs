@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::cached::CacheWrite;
 use super::core::Core;
 use super::taken::{Origin, Taken};
+use crate::redis::cache;
+use crate::redis::shared::describe;
 
 /// The most outcomes sent in one pipeline.
 const MAX_BATCH: usize = 512;
@@ -31,6 +33,17 @@ pub(crate) struct Completion {
     pub reply: Option<(String, Vec<u8>)>,
     /// For a cached method: the reply to store, and the lock to release.
     pub cache: Option<CacheWrite>,
+}
+
+impl Completion {
+    /// A request acknowledged without an answer: nobody can be answered.
+    pub(crate) fn unanswered(taken: Taken) -> Completion {
+        Completion {
+            taken,
+            reply: None,
+            cache: None,
+        }
+    }
 }
 
 /// Sends completions until `finish` fires, then sends what is left and
@@ -63,13 +76,32 @@ pub(crate) async fn run(
 }
 
 /// Sends one batch, retrying while Redis is unreachable: until it is sent,
-/// the requests stay filed under this worker, so they are not lost.
+/// the requests stay filed under this worker, so they are not lost. A
+/// command Redis refuses (a reply list that is not a list, an ACL) fails
+/// alone: it is logged, and the rest of the batch goes through.
 async fn send(core: &Core, batch: &[Completion]) {
     let pipe = pipeline(core, batch);
     let mut backoff = Duration::from_millis(20);
     loop {
-        match core.connection.exec(&pipe).await {
-            Ok(()) => return,
+        match core.connection.replies(&pipe).await {
+            Ok(replies) => {
+                for (command, reply) in pipe.cmd_iter().zip(&replies) {
+                    if let redis::Value::ServerError(error) = reply {
+                        core.bad_input.report(
+                            "reply refused",
+                            "replies",
+                            &format_args!(
+                                "Redis refused {} while answering calls: {error:?}; the other \
+                                 replies went out",
+                                describe(command)
+                            ),
+                        );
+                    }
+                }
+                return;
+            }
+            // Only a failed connection sends again; replies that went out
+            // before it failed go out twice, which their callers ignore.
             Err(error) => {
                 tracing::warn!(%error, outcomes = batch.len(), "sending replies failed; retrying");
                 tokio::time::sleep(backoff).await;
@@ -99,25 +131,29 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
                 set.arg("EX").arg(*seconds);
             }
         }
-        pipe.cmd("DEL").arg(&write.lock);
+        pipe.invoke_script(cache::RELEASE.key(&write.lock).arg(&write.owner));
     }
     for (list, replies) in &lists {
         pipe.cmd("RPUSH").arg(*list).arg(replies);
         pipe.cmd("PEXPIRE").arg(*list).arg(reply_ttl);
     }
     for (index, served) in core.services.iter().enumerate() {
-        let fields: Vec<&[u8]> = batch
-            .iter()
-            .filter(|c| c.taken.service == index && c.taken.origin == Origin::Taken)
+        let of_service = || batch.iter().filter(move |c| c.taken.service == index);
+        let fields: Vec<&[u8]> = of_service()
+            .filter(|c| c.taken.origin == Origin::Taken)
             .map(|c| &c.taken.field[..])
             .collect();
         if !fields.is_empty() {
             pipe.cmd("HDEL").arg(&served.taken).arg(fields);
         }
-        for completion in batch
-            .iter()
-            .filter(|c| c.taken.service == index && c.taken.origin == Origin::Landing)
-        {
+        let reclaimed: Vec<&[u8]> = of_service()
+            .filter(|c| c.taken.reclaimed_from.is_some())
+            .map(|c| &c.taken.field[..])
+            .collect();
+        if !reclaimed.is_empty() {
+            pipe.cmd("HDEL").arg(&served.deliveries).arg(reclaimed);
+        }
+        for completion in of_service().filter(|c| c.taken.origin == Origin::Landing) {
             pipe.cmd("LREM")
                 .arg(&served.landing)
                 .arg(1)

@@ -27,6 +27,8 @@ pub(crate) struct Taken {
     pub origin: Origin,
     /// The dead worker it was reclaimed from, if any.
     pub reclaimed_from: Option<String>,
+    /// How many times workers took it: 1, plus one per reclaim.
+    pub deliveries: u32,
 }
 
 impl Taken {
@@ -38,6 +40,7 @@ impl Taken {
             element,
             origin,
             reclaimed_from: None,
+            deliveries: 1,
         }
     }
 }

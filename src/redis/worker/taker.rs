@@ -14,7 +14,6 @@ use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::Core;
-use super::handler::handle;
 use super::taken::{Origin, Taken};
 use crate::redis::blocking::Blocking;
 use crate::redis::scripts;
@@ -100,7 +99,7 @@ async fn take(
         let permit = permits
             .split(1)
             .expect("never more requests than permits are taken");
-        tokio::spawn(handle(Arc::clone(core), taken, permit));
+        core.spawn_handler(taken, permit);
     }
     Ok(())
 }
@@ -164,7 +163,7 @@ async fn recover_unreceived(core: &Arc<Core>, index: usize) -> redis::RedisResul
             .acquire_owned()
             .await
             .expect("the worker never closes its semaphore");
-        tokio::spawn(handle(Arc::clone(core), taken, permit));
+        core.spawn_handler(taken, permit);
     }
     Ok(())
 }
