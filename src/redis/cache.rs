@@ -132,14 +132,11 @@ return {'wait'}
 });
 
 /// Deletes the lock `KEYS[1]` if owner `ARGV[1]` still holds it.
-pub(crate) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+/// Run with `EVAL` from the replier's pipeline (see `scripts::JOIN`).
+pub(crate) const RELEASE: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-"#,
-    )
-});
+"#;
 
 /// Extends the lock `KEYS[1]` to `ARGV[2]` ms if owner `ARGV[1]` still
 /// holds it; returns whether it did.
@@ -282,10 +279,12 @@ mod tests {
             .query_async(&mut connection)
             .await
             .unwrap();
-        let released: i64 = RELEASE
-            .key("lock")
+        let released: i64 = redis::cmd("EVAL")
+            .arg(RELEASE)
+            .arg(1)
+            .arg("lock")
             .arg("worker-a:1")
-            .invoke_async(&mut connection)
+            .query_async(&mut connection)
             .await
             .unwrap();
         assert_eq!(released, 0);

@@ -63,17 +63,36 @@ pub(crate) fn taken_field(element: &Bytes) -> Bytes {
     element.slice(..element.len().min(ID_LEN))
 }
 
+/// Why a queued element is not a request.
+#[derive(Debug)]
+pub(crate) struct Malformed {
+    /// What kind of junk it is, for counting: `too short`, `undecodable`.
+    pub kind: &'static str,
+    /// What exactly is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Decodes a queued request into its id and envelope; the error says why
 /// it is not one.
-pub(crate) fn decode_request(element: &Bytes) -> Result<(CallId, wire::Request), String> {
-    let id = CallId::from_slice(&element[..element.len().min(ID_LEN)]).ok_or_else(|| {
-        format!(
-            "{} bytes is shorter than the {ID_LEN}-byte request id",
-            element.len()
-        )
+pub(crate) fn decode_request(element: &Bytes) -> Result<(CallId, wire::Request), Malformed> {
+    let id =
+        CallId::from_slice(&element[..element.len().min(ID_LEN)]).ok_or_else(|| Malformed {
+            kind: "too short",
+            reason: format!(
+                "{} bytes is shorter than the {ID_LEN}-byte request id",
+                element.len()
+            ),
+        })?;
+    let request = wire::Request::decode(element.slice(ID_LEN..)).map_err(|error| Malformed {
+        kind: "undecodable",
+        reason: format!("the envelope does not decode: {error}"),
     })?;
-    let request = wire::Request::decode(element.slice(ID_LEN..))
-        .map_err(|error| format!("the envelope does not decode: {error}"))?;
     Ok((id, request))
 }
 
@@ -134,13 +153,16 @@ mod tests {
     fn garbage_is_reported_not_panicked_on() {
         let short = Bytes::from_static(b"hello");
         assert_eq!(taken_field(&short), short);
-        assert!(decode_request(&short).unwrap_err().contains("shorter"));
-        let junk = Bytes::from(vec![0xff; 40]);
         assert!(
-            decode_request(&junk)
+            decode_request(&short)
                 .unwrap_err()
-                .contains("does not decode")
+                .reason
+                .contains("shorter")
         );
+        let junk = Bytes::from(vec![0xff; 40]);
+        let malformed = decode_request(&junk).unwrap_err();
+        assert_eq!(malformed.kind, "undecodable");
+        assert!(malformed.reason.contains("does not decode"));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! | `rb:{<bus>:<service>@<major>}:taken:<instance>` | requests a worker took and has not answered (hash) |
 //! | `rb:{<bus>:<service>@<major>}:landing:<instance>` | requests an idle worker took by blocking (list) |
 //! | `rb:{<bus>:<service>@<major>}:orphans:<instance>` | requests queued while no worker was live, moved aside by the worker that joined (list) |
+//! | `rb:{<bus>:<service>@<major>}:reports` | clients' cache hits and misses, `<hits> <misses> <method>`, for workers to add in (list) |
 //! | `rb:{<bus>:<service>@<major>}:deliveries` | how many times each reclaimed request was reclaimed, by id (hash) |
 //! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
 //! | `rb:{<bus>:<service>@<major>}:instance:<instance>` | a worker's registration (hash with a TTL) |
@@ -178,6 +179,12 @@ impl ServiceKeys {
     /// by worker `instance` as it joined.
     pub(crate) fn orphans(&self, instance: &str) -> String {
         [&self.tag, ":orphans:", instance].concat()
+    }
+
+    /// Clients' reports of their cache hits and misses, for the service's
+    /// workers to add into the statistics.
+    pub(crate) fn reports(&self) -> String {
+        [&self.tag, ":reports"].concat()
     }
 
     /// How many times each reclaimed request was reclaimed, by id.

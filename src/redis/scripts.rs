@@ -74,9 +74,10 @@ return out
 /// was live: they move onto this worker's orphans list `KEYS[3]`, to be
 /// answered without running (or requeued, for callers that wait). Returns
 /// the length of the orphans list.
-pub(crate) static JOIN: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
+///
+/// Pipelines run it with `EVAL` and its source: a pipeline cannot fall back
+/// from `EVALSHA` when Redis has lost its script cache (a restart).
+pub(crate) const JOIN: &str = r#"
 if redis.call('ZCOUNT', KEYS[1], ARGV[3], '+inf') == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
   if redis.call('EXISTS', KEYS[3]) == 0 then
     redis.call('RENAME', KEYS[2], KEYS[3])
@@ -86,9 +87,7 @@ if redis.call('ZCOUNT', KEYS[1], ARGV[3], '+inf') == 0 and redis.call('EXISTS', 
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return redis.call('LLEN', KEYS[3])
-"#,
-    )
-});
+"#;
 
 /// Deregisters worker `ARGV[1]` from `instances` (`KEYS[1]`) on a clean
 /// stop and deletes its registration `KEYS[5]`. Requests still filed under

@@ -4,6 +4,12 @@
 //! method's hash with `HINCRBY` once per interval (and on demand), so that
 //! any number of processes add into the same counters and no call pays a
 //! round trip for its statistics.
+//!
+//! Only workers write the statistics hashes. What only a client sees (its
+//! cache hits and misses) it reports instead: one line per method and
+//! interval pushed onto the service's `reports` list, which an application
+//! may push to and nothing more; the service's workers take the reports,
+//! check them against the methods they serve, and add them in.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
@@ -13,6 +19,7 @@ use redis::aio::ConnectionLike;
 
 use super::keys::Keys;
 use crate::redis::shared::SharedConnection;
+use crate::seam::info::ServiceInfo;
 use crate::seam::stats::{LATENCY_BOUNDS_US, MethodStats, bucket};
 use crate::seam::status::Status;
 
@@ -23,7 +30,16 @@ const BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pending: Mutex<HashMap<&'static str, Counters>>,
+    /// Cache hits and misses seen by this client, to report, by service
+    /// (name and major version) and method.
+    seen: Mutex<HashMap<Seen, (u64, u64)>>,
 }
+
+/// A method as a client reports on it.
+type Seen = (&'static str, u64, &'static str);
+
+/// The most a report may count, for a worker to believe it.
+pub(crate) const MAX_REPORTED: u64 = 1 << 40;
 
 /// The counts of one method since the last flush.
 #[derive(Debug, Default, Clone)]
@@ -73,14 +89,33 @@ impl Stats {
         });
     }
 
-    /// A call of `method` answered from the cache.
-    pub(crate) fn cache_hit(&self, method: &'static str) {
-        self.count(method, |c| c.cache_hits += 1);
+    /// A call of `method` of `service` answered from the cache.
+    pub(crate) fn cache_hit(&self, service: &'static ServiceInfo, method: &'static str) {
+        self.see(service, method, |seen| seen.0 += 1);
     }
 
-    /// A call of `method` that missed the cache.
-    pub(crate) fn cache_miss(&self, method: &'static str) {
-        self.count(method, |c| c.cache_misses += 1);
+    /// A call of `method` of `service` that missed the cache.
+    pub(crate) fn cache_miss(&self, service: &'static ServiceInfo, method: &'static str) {
+        self.see(service, method, |seen| seen.1 += 1);
+    }
+
+    fn see(
+        &self,
+        service: &'static ServiceInfo,
+        method: &'static str,
+        add: impl FnOnce(&mut (u64, u64)),
+    ) {
+        let key = (service.name, service.major_version(), method);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        add(seen.entry(key).or_default());
+    }
+
+    /// Adds what a client reported on `method`, which the worker serves.
+    pub(crate) fn reported(&self, method: &'static str, hits: u64, misses: u64) {
+        self.count(method, |c| {
+            c.cache_hits += hits;
+            c.cache_misses += misses;
+        });
     }
 
     /// A reply of `method` stored in the cache.
@@ -96,12 +131,33 @@ impl Stats {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds the pending counts into Redis.
+    /// Adds the pending counts into Redis, and pushes this client's
+    /// reports.
     pub(crate) async fn flush(
         &self,
         connection: &mut impl ConnectionLike,
         keys: &Keys,
     ) -> redis::RedisResult<()> {
+        let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        if !seen.is_empty() {
+            let mut pipe = redis::pipe();
+            for ((service, major, method), (hits, misses)) in &seen {
+                pipe.cmd("RPUSH")
+                    .arg(keys.service(service, *major).reports())
+                    .arg(format!("{hits} {misses} {method}"))
+                    .ignore();
+            }
+            if let Err(error) = pipe.query_async::<()>(connection).await {
+                // Kept for the next flush.
+                let mut again = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                for (key, (hits, misses)) in seen {
+                    let counts = again.entry(key).or_default();
+                    counts.0 += hits;
+                    counts.1 += misses;
+                }
+                return Err(error);
+            }
+        }
         let pending = std::mem::take(&mut *self.lock());
         if pending.is_empty() {
             return Ok(());
@@ -150,6 +206,16 @@ impl Stats {
     }
 }
 
+/// Parses a client's report, `<hits> <misses> <method>`; `None` for
+/// anything else, or counts past [`MAX_REPORTED`].
+pub(crate) fn parse_report(report: &str) -> Option<(u64, u64, &str)> {
+    let mut parts = report.splitn(3, ' ');
+    let hits: u64 = parts.next()?.parse().ok()?;
+    let misses: u64 = parts.next()?.parse().ok()?;
+    let method = parts.next()?;
+    (hits <= MAX_REPORTED && misses <= MAX_REPORTED).then_some((hits, misses, method))
+}
+
 /// The hash field of latency bucket `index`.
 fn latency_field(index: usize) -> String {
     match LATENCY_BOUNDS_US.get(index) {
@@ -176,7 +242,9 @@ pub(crate) async fn flush_periodically(
     }
 }
 
-/// The statistics of every method of the bus.
+/// The statistics of every method of the bus, with the clients' reports
+/// that no worker has taken yet (so that a flush shows at once, with or
+/// without a live worker).
 pub(crate) async fn read(
     connection: &mut impl ConnectionLike,
     keys: &Keys,
@@ -185,6 +253,12 @@ pub(crate) async fn read(
         .arg(keys.stats_methods())
         .query_async(connection)
         .await?;
+    let reported = untaken_reports(connection, keys).await;
+    for method in reported.keys() {
+        if !methods.contains(method) {
+            methods.push(method.clone());
+        }
+    }
     methods.sort();
     if methods.is_empty() {
         return Ok(Vec::new());
@@ -212,16 +286,52 @@ pub(crate) async fn read(
                     )
                 })
                 .collect();
+            let (hits, misses) = reported.get(&method).copied().unwrap_or_default();
             MethodStats {
                 calls: count("calls"),
                 errors: count("errors"),
                 latency,
-                cache_hits: count("cache_hits"),
-                cache_misses: count("cache_misses"),
+                cache_hits: count("cache_hits") + hits,
+                cache_misses: count("cache_misses") + misses,
                 cache_stores: count("cache_stores"),
                 last_error: fields.remove("last_error"),
                 method,
             }
         })
         .collect())
+}
+
+/// The hits and misses in clients' reports that no worker took yet, by
+/// method; reports a reader may not see (an ACL) count as none.
+async fn untaken_reports(
+    connection: &mut impl ConnectionLike,
+    keys: &Keys,
+) -> HashMap<String, (u64, u64)> {
+    let mut reported = HashMap::new();
+    let services: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(keys.services())
+        .query_async(connection)
+        .await
+        .unwrap_or_default();
+    for entry in services {
+        let Some((service, _, service_keys)) = keys.service_entry(&entry) else {
+            continue;
+        };
+        let reports: Vec<String> = redis::cmd("LRANGE")
+            .arg(service_keys.reports())
+            .arg(0)
+            .arg(-1)
+            .query_async(connection)
+            .await
+            .unwrap_or_default();
+        let prefix = [service.as_str(), "/"].concat();
+        for (hits, misses, method) in reports.iter().filter_map(|r| parse_report(r)) {
+            if method.starts_with(&prefix) {
+                let counts: &mut (u64, u64) = reported.entry(method.to_owned()).or_default();
+                counts.0 += hits;
+                counts.1 += misses;
+            }
+        }
+    }
+    reported
 }

@@ -20,30 +20,34 @@ use redis_bus_testing::RedisServer;
 const CONNECT: &str = "+ping +hello +auth +client|setname +time";
 
 /// The ACL rules of a worker of `service` on bus `bus` (docs/ACL.md).
-fn worker_rules(bus: &str, service: &str) -> String {
+pub(crate) fn worker_rules(bus: &str, service: &str) -> String {
     format!(
         "resetkeys ~rb:{{{bus}:{service}@*}}:* ~rb:{{{bus}:cache:{service}/*}}:* \
          ~rb:{{{bus}:client:*}}:replies ~rb:{{{bus}:registry}}:* ~rb:{{{bus}:stats}}:* \
          -@all {CONNECT} +client|id +client|unblock +evalsha +eval +script|load \
-         +lpop +lpush +rpush +lrem +lrange +blmove +hset +hdel +hvals +hgetall +pexpire +del \
-         +zadd +zrem +zrangebyscore +zscore +sadd +smembers +xadd +get +set +hincrby +multi +exec"
+         +lpop +lpush +rpush +lrem +lrange +lmove +blmove +llen +ltrim +rename +exists \
+         +hset +hdel +hvals +hgetall +hincrby +pexpire +del \
+         +zadd +zrem +zcount +zrangebyscore +zscore +sadd +smembers +xadd +get +set +multi +exec"
     )
 }
 
 /// The ACL rules of an application named `name` calling `service` on bus
-/// `bus` (docs/ACL.md).
-fn client_rules(bus: &str, service: &str, name: &str) -> String {
+/// `bus` (docs/ACL.md): it owns its reply lists, reads the registry and the
+/// service's cache, and may only push to the service's queue and reports
+/// (a selector: no other command reaches those keys).
+pub(crate) fn client_rules(bus: &str, service: &str, name: &str) -> String {
     format!(
-        "resetkeys ~rb:{{{bus}:{service}@*}}:queue %R~rb:{{{bus}:{service}@*}}:instances \
+        "resetkeys ~rb:{{{bus}:client:{name}-* %R~rb:{{{bus}:{service}@*}}:instances \
          %R~rb:{{{bus}:{service}@*}}:instance:* %R~rb:{{{bus}:registry}}:* \
-         %R~rb:{{{bus}:cache:{service}/*}}:* ~rb:{{{bus}:client:{name}-* ~rb:{{{bus}:stats}}:* \
-         -@all {CONNECT} +evalsha +eval +script|load +rpush +lrem +lrange +blmove \
-         +zcount +zrangebyscore +smembers +hgetall +mget +rename +exists +del +sadd +hincrby +hset"
+         %R~rb:{{{bus}:cache:{service}/*}}:* \
+         -@all {CONNECT} +evalsha +eval +script|load +lrange +blmove +rename +exists +del \
+         +zcount +zrangebyscore +smembers +hgetall +mget \
+         (%W~rb:{{{bus}:{service}@*}}:queue %W~rb:{{{bus}:{service}@*}}:reports +rpush)"
     )
 }
 
 /// Creates ACL user `user` with password `user` and `rules`.
-fn add_user(redis: &RedisServer, user: &str, rules: &str) {
+pub(crate) fn add_user(redis: &RedisServer, user: &str, rules: &str) {
     let mut command = redis::cmd("ACL");
     command
         .arg("SETUSER")
@@ -51,8 +55,22 @@ fn add_user(redis: &RedisServer, user: &str, rules: &str) {
         .arg("reset")
         .arg("on")
         .arg(format!(">{user}"));
+    // A selector, `(...)`, is one argument however many rules it holds.
+    let mut selector: Option<String> = None;
     for rule in rules.split_whitespace() {
-        command.arg(rule);
+        match &mut selector {
+            Some(open) => {
+                open.push(' ');
+                open.push_str(rule);
+            }
+            None if rule.starts_with('(') => selector = Some(rule.to_owned()),
+            None => {
+                command.arg(rule);
+            }
+        }
+        if selector.as_deref().is_some_and(|open| open.ends_with(')')) {
+            command.arg(selector.take());
+        }
     }
     let _: () = command
         .query(&mut common::inspect(redis))
@@ -60,7 +78,7 @@ fn add_user(redis: &RedisServer, user: &str, rules: &str) {
 }
 
 /// A bus as ACL user `user`.
-async fn bus_as(
+pub(crate) async fn bus_as(
     redis: &RedisServer,
     user: &str,
     client_name: &str,

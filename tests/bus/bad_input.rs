@@ -18,15 +18,14 @@ use redis_bus_testing::RedisServer;
 const QUEUE: &str = "rb:{test:math.Math@1}:queue";
 
 /// Queues a hand-made request for math and returns the reply that arrives
-/// on `reply_to`.
+/// on the reply list of client `raw`.
 fn send_raw(redis: &RedisServer, method: &str, payload: Vec<u8>) -> wire::Reply {
     let mut connection = common::inspect(redis);
-    let reply_to = "raw-replies";
+    let reply_to = "rb:{test:client:raw}:replies";
     let request = wire::Request {
-        call_id: 7,
         method: method.to_owned(),
         payload: payload.into(),
-        reply_to: reply_to.to_owned(),
+        reply_client: "raw".to_owned(),
         ..Default::default()
     };
     let mut element = vec![0xAB; 16];

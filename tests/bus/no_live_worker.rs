@@ -29,13 +29,33 @@ async fn call_fails_fast_without_live_instance() {
             .contains("no live worker serves math.Math 1.x on bus \"test\""),
         "{status}"
     );
-    let queued: usize = common::inspect(&redis)
-        .llen("rb:{test:math.Math@1}:queue")
+    // The request stays queued (an application may only push to a queue),
+    // and while math is known to be down, calls only ask: nothing more is
+    // pushed however often they are made.
+    for _ in 0..20 {
+        let again = math.sum(SumRequest { a: 1, b: 2 }).await.unwrap_err();
+        assert_eq!(again.code(), Code::Unavailable);
+    }
+    let queue = "rb:{test:math.Math@1}:queue";
+    let queued: usize = common::inspect(&redis).llen(queue).unwrap();
+    assert_eq!(queued, 1, "only the first call pushed its request");
+
+    // A worker that starts later never runs what its callers were told
+    // would not run: it answers it UNAVAILABLE, and the queue is empty.
+    let calculator = common::Calculator::default();
+    let _server = Server::new(&bus)
+        .add_service(MathServer::new(calculator.clone()))
+        .start()
+        .await
         .unwrap();
+    assert_eq!(math.sum(SumRequest { a: 5, b: 5 }).await.unwrap().sum, 10);
     assert_eq!(
-        queued, 0,
-        "the refused request was taken back out of the queue"
+        calculator.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "only the call made once it was up ran"
     );
+    let queued: usize = common::inspect(&redis).llen(queue).unwrap();
+    assert_eq!(queued, 0);
 }
 
 #[tokio::test]

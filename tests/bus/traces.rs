@@ -121,7 +121,12 @@ async fn spans_of_a_call_tree_share_one_trace() {
     for span in [&outer_call, &outer_serve, &inner_call, &inner_serve] {
         assert_eq!(span["outcome"], "OK", "{span:?}");
         assert!(span["duration_us"].parse::<u64>().is_ok(), "{span:?}");
-        assert!(span["call_id"].parse::<u64>().is_ok(), "{span:?}");
+        // 128 random bits, as 32 hex digits.
+        let call_id = &span["call_id"];
+        assert!(
+            call_id.len() == 32 && u128::from_str_radix(call_id, 16).is_ok(),
+            "{span:?}"
+        );
     }
     assert_eq!(outer_call["call_id"], outer_serve["call_id"]);
 }

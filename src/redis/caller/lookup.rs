@@ -11,6 +11,7 @@ use crate::redis::connection::Connector;
 use crate::redis::keys::CacheKeys;
 use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
+use crate::seam::info::ServiceInfo;
 use crate::seam::status::Status;
 
 /// Looks replies up, counting hits and misses.
@@ -46,6 +47,7 @@ impl CacheLookup {
     pub(crate) async fn look(
         &self,
         keys: &CacheKeys,
+        service: &'static ServiceInfo,
         method: &'static str,
         fingerprint: &str,
         text: &str,
@@ -66,12 +68,12 @@ impl CacheLookup {
         };
         match found.hit {
             Some(reply) if !bypass => {
-                self.stats.cache_hit(method);
+                self.stats.cache_hit(service, method);
                 Looked::Hit(reply)
             }
             _ => {
                 if !bypass {
-                    self.stats.cache_miss(method);
+                    self.stats.cache_miss(service, method);
                 }
                 Looked::Miss
             }

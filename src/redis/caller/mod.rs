@@ -143,6 +143,7 @@ impl Caller {
                 .lookup
                 .look(
                     &keys,
+                    call.service,
                     method.full_name,
                     method.schema_fingerprint,
                     &cache.text,

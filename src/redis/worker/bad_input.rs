@@ -42,7 +42,7 @@ impl Default for BadInput {
 }
 
 impl BadInput {
-    /// Reports one piece of bad input of `kind` (e.g. "not a request")
+    /// Reports one piece of bad input of `kind` (e.g. "undecodable")
     /// found in `queue`; `detail` says what was wrong with it.
     pub(crate) fn report(&self, kind: &'static str, queue: &str, detail: &dyn Display) {
         let first = {

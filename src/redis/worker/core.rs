@@ -40,6 +40,8 @@ pub(crate) struct Served {
     pub orphans: String,
     /// How many times each reclaimed request was reclaimed.
     pub deliveries: String,
+    /// Clients' reports of cache hits and misses.
+    pub reports: String,
     /// Its keys, for the keys of other workers (reclaiming).
     pub keys: ServiceKeys,
     /// Where the taker's blocking read waits, so that shutdown can wake it

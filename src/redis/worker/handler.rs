@@ -38,7 +38,7 @@ pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphore
         Ok(decoded) => decoded,
         Err(reason) => {
             core.bad_input.report(
-                "not a request",
+                reason.kind,
                 &served.queue,
                 &format_args!(
                     "dropping a queued element that is not a redis-bus request: {reason}"

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use super::core::{Core, Served};
 use super::orphans;
 use super::registration;
+use super::reports;
 use super::taken::{Origin, Taken};
 use crate::redis::scripts;
 use crate::redis::shared::{Refused, SharedConnection};
@@ -33,15 +34,15 @@ pub(crate) async fn beat(core: &Arc<Core>) -> Result<(), Refused> {
     let expires = now + ttl;
     let mut pipe = redis::pipe();
     for served in &core.services {
-        pipe.invoke_script(
-            scripts::JOIN
-                .key(&served.instances)
-                .key(&served.queue)
-                .key(&served.orphans)
-                .arg(&core.instance_id)
-                .arg(expires)
-                .arg(now),
-        );
+        pipe.cmd("EVAL")
+            .arg(scripts::JOIN)
+            .arg(3)
+            .arg(&served.instances)
+            .arg(&served.queue)
+            .arg(&served.orphans)
+            .arg(&core.instance_id)
+            .arg(expires)
+            .arg(now);
         pipe.cmd("PEXPIRE")
             .arg(served.keys.instance(&core.instance_id))
             .arg(ttl);
@@ -87,6 +88,9 @@ pub(crate) async fn run(core: Arc<Core>) {
             continue;
         }
         for index in 0..core.services.len() {
+            if let Err(error) = reports::take(&core, index).await {
+                tracing::warn!(%error, "taking clients' statistics reports failed");
+            }
             if let Err(error) = reap(&core, index).await {
                 tracing::warn!(%error, "reclaiming requests of dead workers failed");
             }

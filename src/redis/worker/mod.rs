@@ -15,6 +15,7 @@ mod heartbeat;
 mod orphans;
 mod registration;
 mod replier;
+mod reports;
 mod taken;
 mod taker;
 
@@ -71,6 +72,7 @@ impl RedisWorker {
                     instances: keys.instances(),
                     orphans: keys.orphans(&instance_id),
                     deliveries: keys.deliveries(),
+                    reports: keys.reports(),
                     keys,
                     service,
                     blocked_at: Arc::default(),

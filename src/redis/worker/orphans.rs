@@ -42,8 +42,7 @@ pub(crate) async fn sort(core: &Arc<Core>, index: usize) -> redis::RedisResult<(
             let (id, request) = match decode_request(item) {
                 Ok(decoded) => decoded,
                 Err(reason) => {
-                    core.bad_input
-                        .report("not a request", &served.queue, &reason);
+                    core.bad_input.report(reason.kind, &served.queue, &reason);
                     continue;
                 }
             };
@@ -85,7 +84,12 @@ pub(crate) async fn sort(core: &Arc<Core>, index: usize) -> redis::RedisResult<(
         // Answers first: a crash before the trim answers twice, which the
         // caller ignores, rather than not at all. A refused answer (a reply
         // list that is not a list) fails that answer alone.
-        for (index, reply) in core.connection.replies(&answers).await?.iter().enumerate() {
+        let answered = if answers.is_empty() {
+            Vec::new()
+        } else {
+            core.connection.replies(&answers).await?
+        };
+        for (index, reply) in answered.iter().enumerate() {
             if let redis::Value::ServerError(error) = reply {
                 if index % 2 == 0 {
                     core.bad_input.report(

@@ -131,7 +131,11 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
                 set.arg("EX").arg(*seconds);
             }
         }
-        pipe.invoke_script(cache::RELEASE.key(&write.lock).arg(&write.owner));
+        pipe.cmd("EVAL")
+            .arg(cache::RELEASE)
+            .arg(1)
+            .arg(&write.lock)
+            .arg(&write.owner);
     }
     for (list, replies) in &lists {
         pipe.cmd("RPUSH").arg(*list).arg(replies);
