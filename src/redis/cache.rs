@@ -89,6 +89,30 @@ pub(crate) async fn clear_all(
         .await
 }
 
+/// Clears like `clear` or `clear_all`, through the near-cache connection
+/// `near`, and returns once this process's near cache has forgotten what
+/// was cleared. Redis sends a connection the invalidation of a key it wrote
+/// itself right after the write's answer, not before: a `PING` behind the
+/// write is answered after the invalidation, which the connection has then
+/// applied.
+pub(crate) async fn clear_near(
+    near: &mut impl ConnectionLike,
+    keys: &CacheKeys,
+    method: &crate::seam::info::MethodInfo,
+    text: Option<&str>,
+) -> redis::RedisResult<bool> {
+    let mut pipe = redis::pipe();
+    match text {
+        Some(text) => pipe
+            .cmd("DEL")
+            .arg(keys.entry(method.schema_fingerprint, text)),
+        None => pipe.cmd("INCR").arg(keys.generation()),
+    };
+    pipe.cmd("PING").ignore();
+    let (changed,): (i64,) = pipe.query_async(near).await?;
+    Ok(text.is_none() || changed > 0)
+}
+
 /// What a worker may do with a cached method's request.
 #[derive(Debug)]
 pub(crate) enum Acquired {

@@ -183,12 +183,12 @@ impl Transport for RedisTransport {
         text: Option<&str>,
     ) -> Result<bool, Error> {
         let keys = self.keys.cache(method.full_name);
-        // Through this process's near cache when it has one: the write's
-        // invalidation reaches that connection before the write's answer,
-        // so no read after the clear returns what was cleared.
+        // Through this process's near cache when it has one, so that no
+        // read after the clear returns what was cleared (see
+        // `cache::clear_near`).
         let near = self.caller.get().and_then(Caller::open_near_cache);
         let cleared = match near {
-            Some(mut near) => clear(&mut near, &keys, method, text).await,
+            Some(mut near) => cache::clear_near(&mut near, &keys, method, text).await,
             None => clear(&mut self.connection.clone(), &keys, method, text).await,
         };
         cleared.map_err(|error| self.connector.error("cannot clear the cache at", error))

@@ -4,7 +4,7 @@
 //! cache, counts are kept per method, and an optional near cache answers
 //! repeated hits from memory until Redis says the entry changed.
 
-use crate::common;
+use crate::common::{self, near_cache_bus, sum_entry};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,21 +25,6 @@ async fn serve_math(bus: &redis_bus::Bus) -> (redis_bus::RunningServer, MathClie
         .await
         .unwrap();
     (server, MathClient::new(bus))
-}
-
-/// A bus named `test` on `redis`, with the near cache on.
-async fn near_cache_bus(redis: &redis_bus_testing::RedisServer) -> redis_bus::Bus {
-    redis_bus::Bus::builder(&redis.url(), "test")
-        .near_cache(true)
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// The Redis key of math's cached Sum for `a`/`b`, on bus `test`.
-fn sum_entry(a: i64, b: i64) -> String {
-    let fingerprint = generated_examples::math::math_bus::methods::SUM.schema_fingerprint;
-    format!("rb:{{test:cache:math.Math/Sum}}:{fingerprint}:{a}/{b}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,6 +58,21 @@ pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> 
     }
 }
 
+/// A bus named `test` on `redis`, with the near cache on.
+pub async fn near_cache_bus(redis: &RedisServer) -> Bus {
+    Bus::builder(&redis.url(), "test")
+        .near_cache(true)
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// The Redis key of math's cached Sum for `a`/`b`, on bus `test`.
+pub fn sum_entry(a: i64, b: i64) -> String {
+    let fingerprint = generated_examples::math::math_bus::methods::SUM.schema_fingerprint;
+    format!("rb:{{test:cache:math.Math/Sum}}:{fingerprint}:{a}/{b}")
+}
+
 /// A synchronous connection to `redis`, to look at keys.
 pub fn inspect(redis: &RedisServer) -> redis::Connection {
     redis::Client::open(redis.url())
@@ -76,12 +91,18 @@ pub struct Calculator {
     pub nows: Arc<AtomicUsize>,
     /// How long each `Sum` takes.
     pub sum_delay: Duration,
+    /// A `Sum` whose `a` is this aborts the process (worker processes
+    /// only).
+    pub abort_on: Option<i64>,
 }
 
 #[redis_bus::codegen::async_trait]
 impl Math for Calculator {
     async fn sum(&self, request: SumRequest) -> Result<SumReply, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.abort_on == Some(request.a) {
+            std::process::abort();
+        }
         if !self.sum_delay.is_zero() {
             tokio::time::sleep(self.sum_delay).await;
         }
