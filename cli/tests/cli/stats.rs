@@ -30,12 +30,13 @@ async fn stats_count_calls_errors_and_cache_use() {
     .await
     .error();
 
-    // Workers send their counts every second: poll until they are in.
+    // Workers send their counts every second, and add in the command's
+    // report of its cache use: poll until they are in.
     let table = eventually("the workers' statistics", || async {
         let table = run(&redis, &["stats"]).await.ok();
         let sum = row(&table, "math.Math/Sum")?;
         let error = row(&table, "random.Random/Error")?;
-        (sum[1] == "1" && error[1] == "1").then_some(table)
+        (sum[1] == "1" && sum[3] == "1" && error[1] == "1").then_some(table)
     })
     .await;
     assert!(
