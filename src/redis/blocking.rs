@@ -5,6 +5,7 @@
 //! slot with MOVED).
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
@@ -13,6 +14,11 @@ use super::connection::Connector;
 
 /// How many redirections one command follows before giving up.
 const MAX_REDIRECTIONS: usize = 5;
+
+/// How much longer than its own block time a blocking read may take before
+/// its connection counts as dead: a silent network (a NAT or load balancer
+/// that stopped forwarding) answers nothing, not even an error.
+pub(crate) const BLOCK_MARGIN: Duration = Duration::from_secs(2);
 
 /// Where a blocking reader waits: the node (`None`: the one Redis), and its
 /// connection's client id, so that another connection can wake it with
@@ -40,9 +46,30 @@ impl Blocking {
         }
     }
 
-    /// Runs `command`, following MOVED and ASK. A failed connection is
-    /// dropped and reopened by the next command.
-    pub(crate) async fn query<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {
+    /// Runs `command`, which blocks for at most `block`, following MOVED and
+    /// ASK. A failed connection is dropped and reopened by the next command;
+    /// so is one that answers nothing within `block` and [`BLOCK_MARGIN`]:
+    /// a late answer on a reused connection would be read as the answer to
+    /// the next command, and what it moved would be lost.
+    pub(crate) async fn query<T: FromRedisValue>(
+        &mut self,
+        command: &Cmd,
+        block: Duration,
+    ) -> RedisResult<T> {
+        let limit = block + BLOCK_MARGIN;
+        match tokio::time::timeout(limit, self.query_following(command)).await {
+            Ok(answer) => answer,
+            Err(_elapsed) => {
+                self.open = None;
+                Err(RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("a blocking read got no answer within {limit:?}; reconnecting"),
+                )))
+            }
+        }
+    }
+
+    async fn query_following<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {
         let mut asking = false;
         for _ in 0..MAX_REDIRECTIONS {
             let connection = match &mut self.open {

@@ -9,7 +9,15 @@
 //!   BLOCK`), see `blocking`. A blocking command stalls everything else on
 //!   its connection, and redis-rs's default 500 ms response timeout would
 //!   abandon a blocked read whose element Redis pops later, losing it.
-//!   Dedicated connections therefore have no response timeout at all.
+//!   Dedicated connections therefore have no response timeout of redis-rs:
+//!   each blocking read is bounded by its own block time plus a margin,
+//!   after which the connection is dropped (see `blocking`).
+//!
+//! Every connection has TCP keepalive ([`KEEPALIVE`]), so that a peer that
+//! vanished (a host that went down, a cable cut) fails the connection even
+//! when nothing is sent; the shared connection's commands are bounded by
+//! `shared::COMMAND_TIMEOUT`, which also catches a network that keeps the
+//! connection open but forwards nothing.
 
 use std::time::Duration;
 
@@ -20,11 +28,27 @@ use redis::{
     TlsCertificates,
 };
 
-use super::shared::{Refused, SharedConnection};
+use super::shared::{COMMAND_TIMEOUT, Refused, Replaceable, SharedConnection};
 use crate::seam::error::{Error, ErrorKind};
 
 /// How long opening a TCP connection (and the handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// TCP keepalive of every connection: the first probe after 5 s of
+/// silence, then every 1 s; 3 unanswered probes (8 s in all) close it.
+const KEEPALIVE: (Duration, Duration, u32) = (Duration::from_secs(5), Duration::from_secs(1), 3);
+
+/// The TCP settings of every connection.
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    let (time, interval, retries) = KEEPALIVE;
+    let keepalive = redis::io::tcp::socket2::TcpKeepalive::new()
+        .with_time(time)
+        .with_interval(interval)
+        .with_retries(retries);
+    redis::io::tcp::TcpSettings::default()
+        .set_nodelay(true)
+        .set_keepalive(keepalive)
+}
 
 /// The URL schemes that name a cluster by a list of its nodes.
 const CLUSTER_SCHEMES: [(&str, &str); 2] =
@@ -87,9 +111,15 @@ impl Connector {
         };
         let target = match cluster_nodes(url) {
             Some(nodes) => {
-                let seed = nodes[0].as_str().into_connection_info().map_err(invalid)?;
+                let seed = nodes[0]
+                    .as_str()
+                    .into_connection_info()
+                    .map_err(invalid)?
+                    .set_tcp_settings(tcp_settings());
                 let mut builder = ClusterClientBuilder::new(nodes)
                     .connection_timeout(CONNECT_TIMEOUT)
+                    .response_timeout(COMMAND_TIMEOUT)
+                    .tcp_settings(tcp_settings())
                     // Calls have their own deadlines.
                     .overall_response_timeout(None);
                 if let Some(tls) = &tls {
@@ -101,10 +131,16 @@ impl Connector {
                     tls,
                 }))
             }
-            None => Target::Single(Box::new(match tls {
-                Some(tls) => Client::build_with_tls(url, tls).map_err(invalid)?,
-                None => Client::open(url).map_err(invalid)?,
-            })),
+            None => {
+                let info = url
+                    .into_connection_info()
+                    .map_err(invalid)?
+                    .set_tcp_settings(tcp_settings());
+                Target::Single(Box::new(match tls {
+                    Some(tls) => Client::build_with_tls(info, tls).map_err(invalid)?,
+                    None => Client::open(info).map_err(invalid)?,
+                }))
+            }
         };
         Ok(Connector { target, shown_url })
     }
@@ -126,16 +162,14 @@ impl Connector {
             Target::Single(client) => {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    // Calls have their own deadlines; background work sets
-                    // its own limits. A response timeout here would only add
-                    // a second, less precise, clock.
-                    .set_response_timeout(None)
+                    // A bound on every command; calls have their own,
+                    // usually longer, deadlines on top.
+                    .set_response_timeout(Some(COMMAND_TIMEOUT))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
-                client
-                    .get_connection_manager_with_config(config)
+                Replaceable::open(client.as_ref().clone(), config)
                     .await
-                    .map(SharedConnection::Single)
+                    .map(|single| SharedConnection::Single(std::sync::Arc::new(single)))
             }
             Target::Cluster(cluster) => cluster
                 .client
@@ -199,9 +233,11 @@ impl Connector {
             .set_protocol(redis::ProtocolVersion::RESP3);
         let client = Client::open(info.set_redis_settings(settings))
             .map_err(|error| self.error("cannot open a near-cache connection to", error))?;
+        // A lookup that times out fails the near-cache connection, which
+        // the lookup then drops and reopens.
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(None)
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
             .set_cache_config(redis::caching::CacheConfig::new());
         client
             .get_multiplexed_async_connection_with_config(&config)

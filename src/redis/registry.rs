@@ -245,7 +245,8 @@ impl EventWaiter {
             .arg("STREAMS")
             .arg(&self.key)
             .arg(&self.last_id);
-        let read: Option<redis::streams::StreamReadReply> = self.blocking.query(&xread).await?;
+        let read: Option<redis::streams::StreamReadReply> =
+            self.blocking.query(&xread, self.poll).await?;
         if let Some(id) = read
             .as_ref()
             .and_then(|read| read.keys.first())

@@ -2,24 +2,96 @@
 //! Redis Cluster (routing each command by its key's slot, following MOVED
 //! and ASK).
 //!
+//! Every command has a time limit ([`COMMAND_TIMEOUT`]). On one Redis, a
+//! connection on which a command timed out is replaced, never reused: a
+//! silent network (a NAT or load balancer that stopped forwarding) keeps a
+//! TCP connection open that will never answer, and redis-rs does not
+//! reconnect on a timeout by itself. Commands already waiting on the old
+//! connection time out in turn; new ones go to the new connection.
+//!
 //! Single commands and single-slot pipelines go through as they are. A
 //! pipeline that touches keys of several hash tags (a worker answering
 //! several clients at once, the heartbeat of several services) is one round
 //! trip on a single Redis; on a cluster it is split into one pipeline per
 //! hash tag, sent concurrently, and the replies are put back in order.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
 use futures_util::future::try_join_all;
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Arg, Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{Arg, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+
+/// How long any command on the shared connection may wait for its answer.
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The shared connection: cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub(crate) enum SharedConnection {
     /// One Redis.
-    Single(ConnectionManager),
+    Single(Arc<Replaceable>),
     /// A Redis Cluster.
     Cluster(ClusterConnection),
+}
+
+/// A connection to one Redis that is replaced when a command times out.
+pub(crate) struct Replaceable {
+    /// The connection commands go to now.
+    current: RwLock<ConnectionManager>,
+    /// Opens the replacement.
+    client: Client,
+    /// How the replacement is configured.
+    config: ConnectionManagerConfig,
+    /// Whether a replacement is being opened.
+    replacing: AtomicBool,
+}
+
+impl Replaceable {
+    /// A replaceable connection, opened with `client` and `config`.
+    pub(crate) async fn open(
+        client: Client,
+        config: ConnectionManagerConfig,
+    ) -> RedisResult<Replaceable> {
+        let current = client
+            .get_connection_manager_with_config(config.clone())
+            .await?;
+        Ok(Replaceable {
+            current: RwLock::new(current),
+            client,
+            config,
+            replacing: AtomicBool::new(false),
+        })
+    }
+
+    fn current(&self) -> ConnectionManager {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Opens a replacement in the background after `error`, if it is a
+    /// timeout and no replacement is being opened already.
+    fn replace_after(self: &Arc<Self>, error: &RedisError) {
+        if !error.is_timeout() || self.replacing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!(%error, "a command got no answer in time; replacing the connection");
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let opened = this
+                .client
+                .get_connection_manager_with_config(this.config.clone())
+                .await;
+            match opened {
+                Ok(fresh) => *this.current.write().unwrap_or_else(|p| p.into_inner()) = fresh,
+                Err(error) => tracing::warn!(%error, "cannot open a replacement connection yet"),
+            }
+            this.replacing.store(false, Ordering::Release);
+        });
+    }
 }
 
 impl std::fmt::Debug for SharedConnection {
@@ -63,10 +135,10 @@ impl SharedConnection {
     /// `Value::ServerError` instead of failing the whole pipeline.
     pub(crate) async fn replies(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
         match self {
-            SharedConnection::Single(connection) => {
+            SharedConnection::Single(_) => {
                 let mut pipe = pipe.clone();
                 pipe.ignore_errors();
-                pipe.query_async(&mut connection.clone()).await
+                pipe.query_async(&mut self.clone()).await
             }
             SharedConnection::Cluster(connection) => {
                 let parts = split(pipe);
@@ -171,7 +243,13 @@ fn hash_tag(command: &Cmd) -> Option<Vec<u8>> {
 impl ConnectionLike for SharedConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            SharedConnection::Single(connection) => connection.req_packed_command(cmd),
+            SharedConnection::Single(single) => Box::pin(async move {
+                let answer = single.current().req_packed_command(cmd).await;
+                if let Err(error) = &answer {
+                    single.replace_after(error);
+                }
+                answer
+            }),
             SharedConnection::Cluster(connection) => connection.req_packed_command(cmd),
         }
     }
@@ -183,9 +261,16 @@ impl ConnectionLike for SharedConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            SharedConnection::Single(connection) => {
-                connection.req_packed_commands(pipe, offset, count)
-            }
+            SharedConnection::Single(single) => Box::pin(async move {
+                let answer = single
+                    .current()
+                    .req_packed_commands(pipe, offset, count)
+                    .await;
+                if let Err(error) = &answer {
+                    single.replace_after(error);
+                }
+                answer
+            }),
             SharedConnection::Cluster(connection) => {
                 connection.req_packed_commands(pipe, offset, count)
             }
@@ -194,7 +279,7 @@ impl ConnectionLike for SharedConnection {
 
     fn get_db(&self) -> i64 {
         match self {
-            SharedConnection::Single(connection) => connection.get_db(),
+            SharedConnection::Single(single) => single.current().get_db(),
             SharedConnection::Cluster(connection) => connection.get_db(),
         }
     }

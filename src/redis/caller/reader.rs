@@ -97,7 +97,7 @@ impl Reader {
             // already in the list and returns at once, so this wait is also
             // the check for more, one round trip fewer per call when calls
             // come one at a time.
-            let waiting: Option<Vec<u8>> = blocking.query(&rotate).await?;
+            let waiting: Option<Vec<u8>> = blocking.query(&rotate, self.block).await?;
             seen = usize::from(waiting.is_some());
             if let Some(reply) = waiting {
                 self.dispatch(Bytes::from(reply));

@@ -100,6 +100,8 @@ pub(crate) struct Core {
     live_until: AtomicI64,
     /// Bad input seen in the queues, logged at a bounded rate.
     pub bad_input: BadInput,
+    /// Held while orphans are sorted: one sort at a time.
+    pub sorting: tokio::sync::Mutex<()>,
     /// Finished calls on their way to the replier.
     pub completions: mpsc::UnboundedSender<Completion>,
     /// Requests taken and not yet acknowledged, by (service, field): tells
@@ -142,6 +144,7 @@ impl Core {
             handlers: TaskTracker::new(),
             live_until: AtomicI64::new(i64::MIN),
             bad_input: BadInput::default(),
+            sorting: tokio::sync::Mutex::new(()),
             completions,
             in_flight: Mutex::default(),
             filing: tokio::sync::Mutex::new(()),
@@ -173,6 +176,19 @@ impl Core {
     /// Starts the handler of `taken`, holding `permit`.
     pub(crate) fn spawn_handler(self: &Arc<Self>, taken: Taken, permit: OwnedSemaphorePermit) {
         self.handlers.spawn(handle(Arc::clone(self), taken, permit));
+    }
+
+    /// Starts the handler of `taken` once a permit is free, without waiting
+    /// for it here.
+    pub(crate) fn spawn_handler_when_permitted(self: &Arc<Self>, taken: Taken) {
+        let core = Arc::clone(self);
+        self.handlers.spawn(async move {
+            let permit = Arc::clone(&core.permits)
+                .acquire_owned()
+                .await
+                .expect("the worker never closes its semaphore");
+            handle(core, taken, permit).await;
+        });
     }
 
     /// Records that the worker holds `taken`.

@@ -1,5 +1,10 @@
-//! The heartbeat: keeps the worker registered as live, keeps the bus clock
-//! in sync, and reclaims the requests of workers that died.
+//! The heartbeat: keeps the worker registered as live and the bus clock in
+//! sync; and the reaper, which reclaims the requests of workers that died.
+//!
+//! Nothing can delay a beat: each has a time limit of half the
+//! registration's lifetime, and everything slow runs elsewhere (reaping in
+//! its own task, which never waits for a handler permit; sorting orphans in
+//! a task of its own), so a saturated worker is never taken for dead.
 //!
 //! A worker is live while its score in a service's `instances` sorted set
 //! (the bus time its registration expires) is in the future. A worker that
@@ -23,10 +28,11 @@ use crate::redis::shared::{Refused, SharedConnection};
 /// How many dead workers one heartbeat reclaims from, per service.
 const REAP_LIMIT: usize = 16;
 
-/// Renews the registration once; the worker is live when it returns Ok. A
-/// registration that vanished (a `cleanup` of the bus, or an expiry while
-/// Redis was out of reach) is written again.
-pub(crate) async fn beat(core: &Arc<Core>) -> Result<(), Refused> {
+/// Renews the registration once; the worker is live when it returns Ok,
+/// with the services whose orphans wait to be sorted. A registration that
+/// vanished (a `cleanup` of the bus, or an expiry while Redis was out of
+/// reach) is written again.
+pub(crate) async fn beat(core: &Arc<Core>) -> Result<Vec<usize>, Refused> {
     let mut connection = core.connection.clone();
     core.clock.sync(&mut connection).await?;
     let ttl = core.settings.instance_ttl.as_millis() as i64;
@@ -50,13 +56,12 @@ pub(crate) async fn beat(core: &Arc<Core>) -> Result<(), Refused> {
     let replies = core.connection.checked_replies(&pipe).await?;
     core.renewed(expires);
     core.bad_input.flush();
-    for (index, replies) in replies.chunks(2).enumerate() {
-        if matches!(replies[0], redis::Value::Int(orphans) if orphans > 0) {
-            if let Err(error) = orphans::sort(core, index).await {
-                tracing::warn!(%error, "sorting orphaned requests failed; retrying at the next beat");
-            }
-        }
-    }
+    let orphaned: Vec<usize> = replies
+        .chunks(2)
+        .enumerate()
+        .filter(|(_, replies)| matches!(replies[0], redis::Value::Int(orphans) if orphans > 0))
+        .map(|(index, _)| index)
+        .collect();
     // PEXPIRE answers 0 for a key that is gone.
     let vanished: Vec<&Served> = core
         .services
@@ -65,23 +70,55 @@ pub(crate) async fn beat(core: &Arc<Core>) -> Result<(), Refused> {
         .filter(|(_, replies)| replies[1] == redis::Value::Int(0))
         .map(|(served, _)| served)
         .collect();
-    if vanished.is_empty() {
-        return Ok(());
+    if !vanished.is_empty() {
+        tracing::info!(worker = %core.instance_id, "the registration vanished; registering again");
+        registration::register_again(core, &vanished).await?;
     }
-    tracing::info!(worker = %core.instance_id, "the registration vanished; registering again");
-    registration::register_again(core, &vanished).await
+    Ok(orphaned)
 }
 
-/// Beats and reaps every heartbeat interval until the task is stopped.
+/// Beats every heartbeat interval until the task is stopped.
 pub(crate) async fn run(core: Arc<Core>) {
+    let mut interval = tokio::time::interval(core.settings.heartbeat_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let limit = core.settings.instance_ttl / 2;
+    loop {
+        interval.tick().await;
+        match tokio::time::timeout(limit, beat(&core)).await {
+            Ok(Ok(orphaned)) => {
+                for index in orphaned {
+                    tokio::spawn(sort_orphans(Arc::clone(&core), index));
+                }
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, worker = %core.instance_id, "renewing the registration failed");
+            }
+            Err(_elapsed) => tracing::warn!(
+                worker = %core.instance_id,
+                "renewing the registration took longer than {limit:?}; trying again"
+            ),
+        }
+    }
+}
+
+/// Sorts the orphans of service `index`, unless a sort already runs.
+async fn sort_orphans(core: Arc<Core>, index: usize) {
+    let Ok(_sorting) = core.sorting.try_lock() else {
+        return;
+    };
+    if let Err(error) = orphans::sort(&core, index).await {
+        tracing::warn!(%error, "sorting orphaned requests failed; retrying at the next beat");
+    }
+}
+
+/// Takes clients' reports and reclaims dead workers' requests every
+/// heartbeat interval, in a task of its own: however long it takes, the
+/// beats go on.
+pub(crate) async fn reap_periodically(core: Arc<Core>) {
     let mut interval = tokio::time::interval(core.settings.heartbeat_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        if let Err(error) = beat(&core).await {
-            tracing::warn!(%error, worker = %core.instance_id, "renewing the registration failed");
-            continue;
-        }
         if core.stop.is_cancelled() {
             // A stopping worker finishes its own calls; it takes on no
             // dead worker's.
@@ -170,13 +207,10 @@ async fn reclaim(
         );
     }
     // The dead worker's orphans are this worker's now.
-    orphans::sort(core, index).await?;
+    tokio::spawn(sort_orphans(Arc::clone(core), index));
     for taken in reclaimed {
-        let permit = Arc::clone(&core.permits)
-            .acquire_owned()
-            .await
-            .expect("the worker never closes its semaphore");
-        core.spawn_handler(taken, permit);
+        // Never waits here for a permit: each waits in its own task.
+        core.spawn_handler_when_permitted(taken);
     }
     Ok(())
 }

@@ -45,8 +45,8 @@ pub(crate) struct RedisWorker {
     core: Arc<Core>,
     /// One taker per service.
     takers: Vec<JoinHandle<()>>,
-    /// The heartbeat.
-    heartbeat: JoinHandle<()>,
+    /// The heartbeat, and the reaper.
+    heartbeat: [JoinHandle<()>; 2],
     /// The replier, and what tells it to finish.
     replier: (JoinHandle<()>, CancellationToken),
 }
@@ -90,7 +90,10 @@ impl RedisWorker {
             .map_err(|refused| refused_error("cannot register the worker", refused))?;
         let finish = CancellationToken::new();
         let replier = tokio::spawn(replier::run(Arc::clone(&core), completed, finish.clone()));
-        let heartbeat = tokio::spawn(heartbeat::run(Arc::clone(&core)));
+        let heartbeat = [
+            tokio::spawn(heartbeat::run(Arc::clone(&core))),
+            tokio::spawn(heartbeat::reap_periodically(Arc::clone(&core))),
+        ];
         let takers = (0..core.services.len())
             .map(|index| tokio::spawn(taker::run(Arc::clone(&core), index)))
             .collect();
@@ -128,6 +131,7 @@ impl RedisWorker {
         for (index, served) in self.core.services.iter().enumerate() {
             // Orphans are answered here or left for a live worker: never
             // handed to another worker's queue, where they would run.
+            let _sorting = self.core.sorting.lock().await;
             if let Err(error) = orphans::sort(&self.core, index).await {
                 tracing::warn!(%error, queue = %served.queue, "could not answer the orphaned requests before stopping");
             }
@@ -178,7 +182,9 @@ impl Worker for RedisWorker {
         let (replier, finish) = &mut self.replier;
         finish.cancel();
         let flushed = tokio::time::timeout(FLUSH_TIMEOUT, replier).await.is_ok();
-        self.heartbeat.abort();
+        for task in &self.heartbeat {
+            task.abort();
+        }
         if let Err(error) = self
             .core
             .stats

@@ -60,7 +60,8 @@ pub(crate) async fn register(core: &std::sync::Arc<Core>) -> Result<(), Refused>
         .write(&mut pipe, &core.keys, core.settings.instance_ttl);
     }
     core.connection.exec(&pipe).await?;
-    heartbeat::beat(core).await
+    // The heartbeat's first beat, at once, sorts any orphans.
+    heartbeat::beat(core).await.map(drop)
 }
 
 /// Writes the registration of `services` again, after it vanished.

@@ -122,7 +122,7 @@ async fn take_blocking(
         .arg("LEFT")
         .arg("RIGHT")
         .arg(core.settings.block_timeout.as_secs_f64());
-    let item: Option<Vec<u8>> = blocking.query(&blmove).await?;
+    let item: Option<Vec<u8>> = blocking.query(&blmove, core.settings.block_timeout).await?;
     Ok(item.map(Bytes::from))
 }
 
