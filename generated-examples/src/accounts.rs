@@ -63,12 +63,19 @@ pub mod accounts_bus {
     /// password) and math.Math (for the opening time), passing its own deadline
     /// on to them.
     ///
-    /// The `accounts.Accounts` service, as implemented by a worker.
+    /// The `accounts.Accounts` service (version 1.0.0), as implemented by a worker.
     #[::redis_bus::codegen::async_trait]
     pub trait Accounts: ::core::marker::Send + ::core::marker::Sync + 'static {
         /// Opens an account for `name`.
         ///
         /// Handles `accounts.Accounts/Open`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: 3000 ms unless the call sets one (`timeout_ms`)
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.0.0
         async fn open(
             &self,
             request: super::OpenRequest,
@@ -112,7 +119,7 @@ pub mod accounts_bus {
                         methods::Open,
                         _,
                         _,
-                    >(request, |request| self.inner.open(request))
+                    >(request, |request| <T as Accounts>::open(&self.inner, request))
                         .await
                 }
                 _ => {
@@ -123,7 +130,7 @@ pub mod accounts_bus {
             }
         }
     }
-    /// Calls the `accounts.Accounts` service over a bus. Cheap to clone; clones share the bus's connections.
+    /// Calls the `accounts.Accounts` service (version 1.0.0) over a bus. Cheap to clone; clones share the bus's connections.
     #[derive(Debug, Clone)]
     pub struct AccountsClient {
         inner: ::redis_bus::codegen::Client,
@@ -153,6 +160,13 @@ pub mod accounts_bus {
         /// Opens an account for `name`.
         ///
         /// Calls `accounts.Accounts/Open`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: 3000 ms unless the call sets one (`timeout_ms`)
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.0.0
         pub async fn open(
             &self,
             request: super::OpenRequest,

@@ -97,13 +97,20 @@ pub mod math_bus {
     }
     /// Arithmetic and time, with cached results.
     ///
-    /// The `math.Math` service, as implemented by a worker.
+    /// The `math.Math` service (version 1.2.0), as implemented by a worker.
     #[::redis_bus::codegen::async_trait]
     pub trait Math: ::core::marker::Send + ::core::marker::Sync + 'static {
         /// Adds two numbers. Pure, so each sum is computed once and cached for an
         /// hour.
         ///
         /// Handles `math.Math/Sum`.
+        ///
+        /// Options:
+        ///
+        /// - cached: under the key `{a}/{b}`, for 3600 s (`cache_key`, `cache_ttl_seconds`)
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: yes, run again if its worker dies while handling it (`idempotent`)
+        /// - service version: 1.2.0
         async fn sum(
             &self,
             request: super::SumRequest,
@@ -112,6 +119,13 @@ pub mod math_bus {
         /// entry is cleared.
         ///
         /// Handles `math.Math/Now`.
+        ///
+        /// Options:
+        ///
+        /// - cached: under the key `{seed}`, until cleared (`cache_key`)
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.2.0
         async fn now(
             &self,
             request: super::NowRequest,
@@ -155,7 +169,7 @@ pub mod math_bus {
                         methods::Sum,
                         _,
                         _,
-                    >(request, |request| self.inner.sum(request))
+                    >(request, |request| <T as Math>::sum(&self.inner, request))
                         .await
                 }
                 "Now" => {
@@ -163,7 +177,7 @@ pub mod math_bus {
                         methods::Now,
                         _,
                         _,
-                    >(request, |request| self.inner.now(request))
+                    >(request, |request| <T as Math>::now(&self.inner, request))
                         .await
                 }
                 _ => {
@@ -195,7 +209,7 @@ pub mod math_bus {
             }
         }
     }
-    /// Calls the `math.Math` service over a bus. Cheap to clone; clones share the bus's connections.
+    /// Calls the `math.Math` service (version 1.2.0) over a bus. Cheap to clone; clones share the bus's connections.
     #[derive(Debug, Clone)]
     pub struct MathClient {
         inner: ::redis_bus::codegen::Client,
@@ -226,6 +240,13 @@ pub mod math_bus {
         /// hour.
         ///
         /// Calls `math.Math/Sum`.
+        ///
+        /// Options:
+        ///
+        /// - cached: under the key `{a}/{b}`, for 3600 s (`cache_key`, `cache_ttl_seconds`)
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: yes, run again if its worker dies while handling it (`idempotent`)
+        /// - service version: 1.2.0
         pub async fn sum(
             &self,
             request: super::SumRequest,
@@ -236,6 +257,13 @@ pub mod math_bus {
         /// entry is cleared.
         ///
         /// Calls `math.Math/Now`.
+        ///
+        /// Options:
+        ///
+        /// - cached: under the key `{seed}`, until cleared (`cache_key`)
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.2.0
         pub async fn now(
             &self,
             request: super::NowRequest,

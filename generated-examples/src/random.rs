@@ -104,13 +104,20 @@ pub mod random_bus {
     }
     /// Random values: identifiers and passwords.
     ///
-    /// The `random.Random` service, as implemented by a worker.
+    /// The `random.Random` service (version 1.0.0), as implemented by a worker.
     #[::redis_bus::codegen::async_trait]
     pub trait Random: ::core::marker::Send + ::core::marker::Sync + 'static {
         /// A new random UUID (version 4). Running it twice is harmless: the caller
         /// gets one of them.
         ///
         /// Handles `random.Random/Uuid`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: yes, run again if its worker dies while handling it (`idempotent`)
+        /// - service version: 1.0.0
         async fn uuid(
             &self,
             request: super::UuidRequest,
@@ -119,6 +126,13 @@ pub mod random_bus {
         /// two seconds or not at all.
         ///
         /// Handles `random.Random/Password`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: 2000 ms unless the call sets one (`timeout_ms`)
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.0.0
         async fn password(
             &self,
             request: super::PasswordRequest,
@@ -127,6 +141,13 @@ pub mod random_bus {
         /// the caller.
         ///
         /// Handles `random.Random/Error`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.0.0
         async fn error(
             &self,
             request: super::ErrorRequest,
@@ -170,7 +191,7 @@ pub mod random_bus {
                         methods::Uuid,
                         _,
                         _,
-                    >(request, |request| self.inner.uuid(request))
+                    >(request, |request| <T as Random>::uuid(&self.inner, request))
                         .await
                 }
                 "Password" => {
@@ -178,7 +199,7 @@ pub mod random_bus {
                         methods::Password,
                         _,
                         _,
-                    >(request, |request| self.inner.password(request))
+                    >(request, |request| <T as Random>::password(&self.inner, request))
                         .await
                 }
                 "Error" => {
@@ -186,7 +207,7 @@ pub mod random_bus {
                         methods::Error,
                         _,
                         _,
-                    >(request, |request| self.inner.error(request))
+                    >(request, |request| <T as Random>::error(&self.inner, request))
                         .await
                 }
                 _ => {
@@ -197,7 +218,7 @@ pub mod random_bus {
             }
         }
     }
-    /// Calls the `random.Random` service over a bus. Cheap to clone; clones share the bus's connections.
+    /// Calls the `random.Random` service (version 1.0.0) over a bus. Cheap to clone; clones share the bus's connections.
     #[derive(Debug, Clone)]
     pub struct RandomClient {
         inner: ::redis_bus::codegen::Client,
@@ -228,6 +249,13 @@ pub mod random_bus {
         /// gets one of them.
         ///
         /// Calls `random.Random/Uuid`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: yes, run again if its worker dies while handling it (`idempotent`)
+        /// - service version: 1.0.0
         pub async fn uuid(
             &self,
             request: super::UuidRequest,
@@ -238,6 +266,13 @@ pub mod random_bus {
         /// two seconds or not at all.
         ///
         /// Calls `random.Random/Password`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: 2000 ms unless the call sets one (`timeout_ms`)
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.0.0
         pub async fn password(
             &self,
             request: super::PasswordRequest,
@@ -248,6 +283,13 @@ pub mod random_bus {
         /// the caller.
         ///
         /// Calls `random.Random/Error`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it
+        /// - service version: 1.0.0
         pub async fn error(
             &self,
             request: super::ErrorRequest,
