@@ -197,6 +197,9 @@ impl Builder {
 
     /// Makes the map fields under these paths (`"."` for all)
     /// `BTreeMap`s instead of `HashMap`s, as prost-build's option.
+    ///
+    /// The crate then needs `prost` as a direct dependency: prost's derive
+    /// names `::prost` for `BTreeMap` fields whatever the prost path.
     pub fn btree_map<I, S>(mut self, paths: I) -> Self
     where
         I: IntoIterator<Item = S>,

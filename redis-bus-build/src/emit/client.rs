@@ -18,6 +18,7 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         service.model.version
     );
     let (deprecated, allow_deprecated) = service.deprecation();
+    let conventions = service.self_convention_allow();
     let calls = service.methods.iter().map(|method| {
         let proto_name = &method.model.proto_name;
         let name = names::snake_ident(proto_name);
@@ -50,6 +51,7 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         }
 
         #allow_deprecated
+        #conventions
         impl #client_name {
             /// A client of the service on `bus`.
             pub fn new(bus: &#codegen::Bus) -> Self {
@@ -98,6 +100,7 @@ fn emit_cache_clearer(
     let clearer_doc =
         format!(" Clears cached replies of `{full_name}`; from [`{client_name}::clear_cache`].");
     let (_, allow_deprecated) = service.deprecation();
+    let conventions = service.self_convention_allow();
     let clears = cached.iter().map(|method| {
         let proto_name = &method.model.proto_name;
         let one = names::snake_ident(proto_name);
@@ -139,6 +142,7 @@ fn emit_cache_clearer(
             inner: &'a #codegen::Client,
         }
 
+        #conventions
         impl #clearer_name<'_> {
             #(#clears)*
         }

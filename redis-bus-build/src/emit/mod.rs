@@ -132,6 +132,24 @@ impl<'a> ServiceContext<'a> {
         }
     }
 
+    /// `#[allow(clippy::wrong_self_convention)]` when an rpc's Rust name
+    /// starts like a conversion (`from_`, `into_`, `to_`, `as_`, `is_`):
+    /// clippy expects those to take `self` in a set way, and rpc methods
+    /// always take `&self`.
+    pub fn self_convention_allow(&self) -> TokenStream {
+        let conversion = self.methods.iter().any(|method| {
+            let name = names::snake_ident(&method.model.proto_name).to_string();
+            ["from_", "into_", "to_", "as_", "is_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        });
+        if conversion {
+            quote!(#[allow(clippy::wrong_self_convention)])
+        } else {
+            TokenStream::new()
+        }
+    }
+
     /// `#[deprecated]` when the service is, and the `#[allow(deprecated)]`
     /// that the generated code's own uses of it then need.
     pub fn deprecation(&self) -> (TokenStream, TokenStream) {
@@ -150,16 +168,16 @@ impl<'a> ServiceContext<'a> {
             self.model.full_name
         );
         let metadata = metadata::emit(self);
-        let server = self
-            .settings
-            .build_server
-            .then(|| server::emit(self))
-            .unwrap_or_default();
-        let client = self
-            .settings
-            .build_client
-            .then(|| client::emit(self))
-            .unwrap_or_default();
+        let server = if self.settings.build_server {
+            server::emit(self)
+        } else {
+            TokenStream::new()
+        };
+        let client = if self.settings.build_client {
+            client::emit(self)
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #[doc = #doc]
             pub mod #module {
@@ -180,9 +198,17 @@ impl<'a> ServiceContext<'a> {
 /// the package's module. prost-build gives paths relative to the package
 /// module (`SumRequest`, `super::other::Thing`) or absolute (`::...`).
 pub(crate) fn message_type(rust_path: &str, depth: usize) -> TokenStream {
-    // prost maps google.protobuf.Empty to the unit type.
+    // prost maps google.protobuf.Empty to the unit type, and the scalar
+    // wrappers (Int64Value, BoolValue, ...) to primitives: no paths.
     if rust_path == "()" {
         return quote!(());
+    }
+    if matches!(
+        rust_path,
+        "bool" | "i32" | "i64" | "u32" | "u64" | "f32" | "f64"
+    ) {
+        let primitive = proc_macro2::Ident::new(rust_path, proc_macro2::Span::call_site());
+        return quote!(#primitive);
     }
     let path = if rust_path.starts_with("::") || rust_path.starts_with("crate::") {
         rust_path.to_owned()

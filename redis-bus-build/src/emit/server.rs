@@ -27,6 +27,7 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         ),
     );
     let (deprecated, allow_deprecated) = service.deprecation();
+    let conventions = service.self_convention_allow();
     let server_doc = format!(
         " Serves a [`{trait_name}`] implementation on a bus: hand it to a server and run it."
     );
@@ -96,6 +97,7 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
     quote! {
         #trait_docs
         #deprecated
+        #conventions
         #[#codegen::async_trait]
         pub trait #trait_name: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#trait_methods)*
