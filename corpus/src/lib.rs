@@ -11,9 +11,14 @@
 //!   `acme.wkt.v1` (every well-known type in and out);
 //! - [`health`]: a health service whose streaming `Watch` is skipped;
 //! - [`keywords`]: the package `my.type.v1`, messages and rpcs named like
-//!   keywords, prelude types and the generated code's own methods.
+//!   keywords, prelude types and the generated code's own methods;
+//! - [`Echoes`]: an implementation of `acme.wkt.v1.Echo` for the tests.
 
 include!(concat!(env!("OUT_DIR"), "/acme.rs"));
+
+mod echo;
+
+pub use echo::Echoes;
 
 /// `acme.health.v1`: `Check` only.
 pub mod health {
