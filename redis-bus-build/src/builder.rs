@@ -449,3 +449,28 @@ fn with_header(content: &str) -> String {
         .unwrap_or(content);
     format!("{HEADER}\n{body}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_skipped_streaming_rpc_gets_a_warning_naming_it() {
+        let dir = tempfile::tempdir().expect("create a temp dir");
+        let source = "syntax = \"proto3\";\npackage h;\nmessage R {}\nservice Health {\n  \
+                      rpc Check(R) returns (R);\n  rpc Watch(R) returns (stream R);\n}\n";
+        std::fs::write(dir.path().join("h.proto"), source).expect("write the proto");
+        let output = crate::configure()
+            .emit_rerun_if_changed(false)
+            .skip_streaming_methods(true)
+            .run(&[Path::new("h.proto")], &[dir.path()])
+            .expect("skipping lets the build through");
+        assert_eq!(
+            output.skipped,
+            [
+                "h.proto:6:3: skipped h.Health/Watch: it is server-streaming, and redis-bus \
+              carries unary calls only"
+            ]
+        );
+    }
+}
