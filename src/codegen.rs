@@ -10,6 +10,6 @@ pub use crate::api::bus::Bus;
 pub use crate::api::call_options::CallOptions;
 pub use crate::api::client::Client;
 pub use crate::seam::cache_key::CacheKeyWriter;
-pub use crate::seam::info::{Method, MethodInfo, ServiceInfo};
+pub use crate::seam::info::{Method, MethodInfo, ServiceInfo, method_info, service_info};
 pub use crate::seam::service::{Service, cache_key_of, handle, unknown_method};
 pub use crate::seam::status::Status;

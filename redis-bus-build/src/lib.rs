@@ -16,26 +16,37 @@
 //!
 //! and in the crate: `redis_bus::include_proto!("math");`.
 //!
-//! Problems in the protos fail the build with the file, service, method and
-//! field named: a cache key naming an unknown or non-scalar field, a version
-//! that is not semver, a streaming method.
+//! Only the services of the files named are generated; imported files give
+//! messages. Problems in the protos fail the build with the file, service,
+//! method and field named: a cache key naming an unknown or non-scalar
+//! field, a version that is not semver, a streaming method (unless
+//! [`Builder::skip_streaming_methods`]), a Rust name that the generated code
+//! would define twice (the naming scheme is in the README's "Build"
+//! section).
 //!
 //! [redis-bus]: https://docs.rs/redis-bus
 //! [protox]: https://docs.rs/protox
 //!
-//! Layout: `builder` runs the pipeline; `model` checks each service
-//! (`options`, `cache_key`, `fingerprint`); `emit` writes the tokens;
-//! `names` spells Rust names like prost-build; `embedded` serves our protos.
+//! Layout: `builder` runs the pipeline (`prost_options` records what it
+//! passes to prost-build, `include_file` nests the packages); `model` checks
+//! each service (`options`, `cache_key`, `fingerprint`) and `clashes` the
+//! Rust names they would take; `comments` makes proto comments safe for
+//! rustdoc; `emit` writes the tokens; `names` spells Rust names like
+//! prost-build; `embedded` serves our protos.
 
 mod builder;
 mod cache_key;
+mod clashes;
+mod comments;
 mod embedded;
 mod emit;
 mod error;
 mod fingerprint;
+mod include_file;
 mod model;
 mod names;
 mod options;
+mod prost_options;
 
 use std::path::Path;
 

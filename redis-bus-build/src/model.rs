@@ -25,6 +25,14 @@ pub(crate) const DEFAULT_VERSION: &str = "0.0.0";
 pub(crate) struct ServiceModel {
     /// `package.Service`, e.g. `math.Math`.
     pub full_name: String,
+    /// The service's name in the proto, e.g. `Math`.
+    pub proto_name: String,
+    /// The proto package, e.g. `math`.
+    pub package: String,
+    /// Where the service is declared, `file:line:column`, for messages.
+    pub location: String,
+    /// `option deprecated = true` on the service.
+    pub deprecated: bool,
     /// The `redis_bus.version` option, checked to be semver.
     pub version: String,
     /// The service's rpcs, in declaration order.
@@ -42,6 +50,10 @@ pub(crate) struct MethodModel {
     pub proto_name: String,
     /// `package.Service/Method`, e.g. `math.Math/Sum`.
     pub full_name: String,
+    /// Where the rpc is declared, `file:line:column`, for messages.
+    pub location: String,
+    /// `option deprecated = true` on the rpc.
+    pub deprecated: bool,
     /// The request message's full proto name.
     pub request_type: String,
     /// The reply message's full proto name.
@@ -54,20 +66,37 @@ pub(crate) struct MethodModel {
     pub schema_fingerprint: String,
 }
 
+/// The checked services of a build, and the rpcs left out of them.
+#[derive(Debug, Default)]
+pub(crate) struct Models {
+    /// The services, keyed by full name.
+    pub services: HashMap<String, ServiceModel>,
+    /// One line per streaming rpc that was skipped, naming it and where it
+    /// is declared (for `cargo:warning`).
+    pub skipped: Vec<String>,
+}
+
 /// Builds the models of every service declared in `files` (by proto file
-/// name), keyed by full service name, or every problem found in them.
+/// name), or every problem found in them. Streaming rpcs are problems,
+/// unless `skip_streaming`: then they are left out and listed.
 pub(crate) fn build_models(
     pool: &DescriptorPool,
     files: &[String],
-) -> Result<HashMap<String, ServiceModel>, Vec<String>> {
+    skip_streaming: bool,
+) -> Result<Models, Vec<String>> {
     let reader = OptionReader::new(pool);
-    let mut models = HashMap::new();
+    let mut models = Models::default();
     let mut problems = Vec::new();
     for file in files.iter().filter_map(|name| pool.get_file_by_name(name)) {
         for service in file.services() {
-            match build_service(&reader, &file, &service) {
+            let checks = Checks {
+                reader: &reader,
+                file: &file,
+                skip_streaming,
+            };
+            match checks.service(&service, &mut models.skipped) {
                 Ok(model) => {
-                    models.insert(model.full_name.clone(), model);
+                    models.services.insert(model.full_name.clone(), model);
                 }
                 Err(mut found) => problems.append(&mut found),
             }
@@ -80,93 +109,133 @@ pub(crate) fn build_models(
     }
 }
 
-fn build_service(
-    reader: &OptionReader,
-    file: &FileDescriptor,
-    service: &ServiceDescriptor,
-) -> Result<ServiceModel, Vec<String>> {
-    let mut problems = Vec::new();
-    let version = reader
-        .service_version(&service.options())
-        .unwrap_or_else(|| DEFAULT_VERSION.to_owned());
-    if let Err(error) = semver::Version::parse(&version) {
-        problems.push(format!(
-            "{}: service {}: version \"{version}\" is not a semantic version \
-             (MAJOR.MINOR.PATCH, e.g. \"1.2.0\"): {error}",
-            location(file, service.path()),
-            service.full_name(),
-        ));
-    }
-    let mut methods = Vec::new();
-    for method in service.methods() {
-        match build_method(reader, file, service, &method) {
-            Ok(model) => methods.push(model),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(ServiceModel {
-        full_name: service.full_name().to_owned(),
-        version,
-        methods,
-        file_descriptor_set: encode_descriptor_set(file),
-    })
+/// The checks of one file's services, with the build's settings.
+struct Checks<'a> {
+    reader: &'a OptionReader,
+    file: &'a FileDescriptor,
+    skip_streaming: bool,
 }
 
-fn build_method(
-    reader: &OptionReader,
-    file: &FileDescriptor,
-    service: &ServiceDescriptor,
-    method: &MethodDescriptor,
-) -> Result<MethodModel, String> {
-    let context = format!(
-        "{}: service {}, method {}",
-        location(file, method.path()),
-        service.full_name(),
-        method.name()
-    );
-    let streaming = match (method.is_client_streaming(), method.is_server_streaming()) {
+impl Checks<'_> {
+    fn service(
+        &self,
+        service: &ServiceDescriptor,
+        skipped: &mut Vec<String>,
+    ) -> Result<ServiceModel, Vec<String>> {
+        let (reader, file) = (self.reader, self.file);
+        let mut problems = Vec::new();
+        let version = reader
+            .service_version(&service.options())
+            .unwrap_or_else(|| DEFAULT_VERSION.to_owned());
+        if let Err(error) = semver::Version::parse(&version) {
+            problems.push(format!(
+                "{}: service {}: version \"{version}\" is not a semantic version \
+             (MAJOR.MINOR.PATCH, e.g. \"1.2.0\"): {error}",
+                location(file, service.path()),
+                service.full_name(),
+            ));
+        }
+        let mut methods = Vec::new();
+        for method in service.methods() {
+            match self.method(service, &method) {
+                Ok(Some(model)) => methods.push(model),
+                Ok(None) => skipped.push(format!(
+                    "{}: skipped {}/{}: it is {}, and redis-bus carries unary calls only",
+                    location(file, method.path()),
+                    service.full_name(),
+                    method.name(),
+                    streaming_kind(&method).unwrap_or("streaming"),
+                )),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(ServiceModel {
+            full_name: service.full_name().to_owned(),
+            proto_name: service.name().to_owned(),
+            package: service.package_name().to_owned(),
+            location: location(file, service.path()),
+            deprecated: service
+                .service_descriptor_proto()
+                .options
+                .as_ref()
+                .is_some_and(|options| options.deprecated()),
+            version,
+            methods,
+            file_descriptor_set: encode_descriptor_set(file),
+        })
+    }
+
+    /// The model of one rpc; `None` for a streaming rpc the build skips.
+    fn method(
+        &self,
+        service: &ServiceDescriptor,
+        method: &MethodDescriptor,
+    ) -> Result<Option<MethodModel>, String> {
+        let (reader, file) = (self.reader, self.file);
+        let context = format!(
+            "{}: service {}, method {}",
+            location(file, method.path()),
+            service.full_name(),
+            method.name()
+        );
+        if let Some(kind) = streaming_kind(method) {
+            if self.skip_streaming {
+                return Ok(None);
+            }
+            return Err(format!(
+                "{context}: the method is {kind}, and redis-bus does not support streaming \
+             methods; declare it unary (no `stream` keyword), or leave the streaming \
+             methods of the build out with `Builder::skip_streaming_methods(true)`"
+            ));
+        }
+        let options = reader.method(&method.options());
+        let cache_key = match &options.cache_key {
+            Some(template) => Some(
+                CacheKeyTemplate::parse(template, &method.input())
+                    .map_err(|why| format!("{context}: cache_key \"{template}\": {why}"))?,
+            ),
+            None => None,
+        };
+        if options.cache_ttl_seconds.is_some() && cache_key.is_none() {
+            return Err(format!(
+                "{context}: cache_ttl_seconds is set but cache_key is not; \
+             declare a cache_key to cache the method"
+            ));
+        }
+        Ok(Some(MethodModel {
+            proto_name: method.name().to_owned(),
+            full_name: format!("{}/{}", service.full_name(), method.name()),
+            location: location(file, method.path()),
+            deprecated: method
+                .method_descriptor_proto()
+                .options
+                .as_ref()
+                .is_some_and(|options| options.deprecated()),
+            request_type: method.input().full_name().to_owned(),
+            reply_type: method.output().full_name().to_owned(),
+            options,
+            cache_key,
+            schema_fingerprint: schema_fingerprint(&method.input(), &method.output()),
+        }))
+    }
+}
+
+/// What kind of streaming an rpc does, or `None` for a unary one.
+fn streaming_kind(method: &MethodDescriptor) -> Option<&'static str> {
+    match (method.is_client_streaming(), method.is_server_streaming()) {
         (false, false) => None,
         (true, false) => Some("client-streaming"),
         (false, true) => Some("server-streaming"),
         (true, true) => Some("bidirectional streaming"),
-    };
-    if let Some(kind) = streaming {
-        return Err(format!(
-            "{context}: the method is {kind}, and redis-bus does not support streaming \
-             methods; declare it unary (no `stream` keyword)"
-        ));
     }
-    let options = reader.method(&method.options());
-    let cache_key = match &options.cache_key {
-        Some(template) => Some(
-            CacheKeyTemplate::parse(template, &method.input())
-                .map_err(|why| format!("{context}: cache_key \"{template}\": {why}"))?,
-        ),
-        None => None,
-    };
-    if options.cache_ttl_seconds.is_some() && cache_key.is_none() {
-        return Err(format!(
-            "{context}: cache_ttl_seconds is set but cache_key is not; \
-             declare a cache_key to cache the method"
-        ));
-    }
-    Ok(MethodModel {
-        proto_name: method.name().to_owned(),
-        full_name: format!("{}/{}", service.full_name(), method.name()),
-        request_type: method.input().full_name().to_owned(),
-        reply_type: method.output().full_name().to_owned(),
-        options,
-        cache_key,
-        schema_fingerprint: schema_fingerprint(&method.input(), &method.output()),
-    })
 }
 
 /// `file:line:column` of the declaration at `path`, or the file name alone
 /// when the pool has no source info.
-fn location(file: &FileDescriptor, path: &[i32]) -> String {
+pub(crate) fn location(file: &FileDescriptor, path: &[i32]) -> String {
     let span = file
         .file_descriptor_proto()
         .source_code_info

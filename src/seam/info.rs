@@ -8,7 +8,11 @@ use crate::seam::cache_key::CacheKeyWriter;
 
 /// What the bus knows about a service at compile time. Generated as the
 /// `SERVICE` constant of each service module.
+///
+/// Non-exhaustive, so that a new field breaks no generated code: generated
+/// code builds it with the hidden `service_info` constructor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceInfo {
     /// The full proto name, e.g. `math.Math`.
     pub name: &'static str,
@@ -46,7 +50,12 @@ impl ServiceInfo {
 
 /// What the bus knows about one rpc at compile time. Generated as a
 /// constant in each service's `methods` module.
+///
+/// Non-exhaustive like [`ServiceInfo`]: generated code builds it with the
+/// hidden `method_info` constructor and `with_*` calls, one per option
+/// the rpc sets, so an option added later needs no change to old code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MethodInfo {
     /// The proto name inside the service, e.g. `Sum`.
     pub name: &'static str,
@@ -68,6 +77,70 @@ pub struct MethodInfo {
     /// A hash of the wire shape of the request and reply types (16 hex
     /// digits); it changes with any field of either.
     pub schema_fingerprint: &'static str,
+}
+
+/// Builds a [`ServiceInfo`]; for generated code only.
+#[doc(hidden)]
+pub const fn service_info(
+    name: &'static str,
+    version: &'static str,
+    methods: &'static [MethodInfo],
+    file_descriptor_set: &'static [u8],
+) -> ServiceInfo {
+    ServiceInfo {
+        name,
+        version,
+        methods,
+        file_descriptor_set,
+    }
+}
+
+/// Builds the [`MethodInfo`] of an rpc without options; the `with_*`
+/// methods add them. For generated code only.
+#[doc(hidden)]
+pub const fn method_info(
+    name: &'static str,
+    full_name: &'static str,
+    request_type: &'static str,
+    reply_type: &'static str,
+    schema_fingerprint: &'static str,
+) -> MethodInfo {
+    MethodInfo {
+        name,
+        full_name,
+        request_type,
+        reply_type,
+        cache_key: None,
+        cache_ttl_seconds: None,
+        timeout_ms: None,
+        idempotent: false,
+        schema_fingerprint,
+    }
+}
+
+impl MethodInfo {
+    /// The rpc's `cache_key` template and `cache_ttl_seconds`; for generated
+    /// code only.
+    #[doc(hidden)]
+    pub const fn with_cache(mut self, key: &'static str, ttl_seconds: Option<u32>) -> Self {
+        self.cache_key = Some(key);
+        self.cache_ttl_seconds = ttl_seconds;
+        self
+    }
+
+    /// The rpc's `timeout_ms`; for generated code only.
+    #[doc(hidden)]
+    pub const fn with_timeout_ms(mut self, timeout_ms: u32) -> Self {
+        self.timeout_ms = Some(timeout_ms);
+        self
+    }
+
+    /// The rpc's `idempotent` option; for generated code only.
+    #[doc(hidden)]
+    pub const fn with_idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
 }
 
 /// One rpc as a type, tying its messages to its metadata. The generator

@@ -11,3 +11,4 @@ mod cleanup;
 mod inspect;
 mod shell;
 mod stats;
+mod wkt;

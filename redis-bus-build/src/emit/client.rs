@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{ServiceContext, doc_comments, message_type};
+use super::{ServiceContext, doc_comments, docs, message_type};
 use crate::names;
 
 pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
@@ -13,9 +13,12 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
     let client_name = format_ident!("{trait_name}Client");
     let full_name = &service.model.full_name;
     let client_doc = format!(
-        " Calls the `{full_name}` service over a bus. Cheap to clone; clones share \
-         the bus's connections."
+        " Calls the `{full_name}` service (version {}) over a bus. Cheap to clone; \
+         clones share the bus's connections.",
+        service.model.version
     );
+    let (deprecated, allow_deprecated) = service.deprecation();
+    let conventions = service.self_convention_allow();
     let calls = service.methods.iter().map(|method| {
         let proto_name = &method.model.proto_name;
         let name = names::snake_ident(proto_name);
@@ -24,11 +27,15 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         let request = message_type(&method.method.input_type, 1);
         let reply = message_type(&method.method.output_type, 1);
         let docs = doc_comments(
-            &method.method.comments,
+            &service.method_comments(method),
             &format!(" Calls `{}`.", method.model.full_name),
         );
+        let options = docs::method_options(service.model, method.model);
+        let deprecated = method.model.deprecated.then(|| quote!(#[deprecated]));
         quote! {
             #docs
+            #options
+            #deprecated
             pub async fn #name(&self, request: #request) -> ::core::result::Result<#reply, #codegen::Status> {
                 self.inner.unary::<methods::#method_type>(request).await
             }
@@ -37,11 +44,14 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
     let cache = emit_cache_clearer(service, &client_name);
     quote! {
         #[doc = #client_doc]
+        #deprecated
         #[derive(Debug, Clone)]
         pub struct #client_name {
             inner: #codegen::Client,
         }
 
+        #allow_deprecated
+        #conventions
         impl #client_name {
             /// A client of the service on `bus`.
             pub fn new(bus: &#codegen::Bus) -> Self {
@@ -89,6 +99,8 @@ fn emit_cache_clearer(
     let full_name = &service.model.full_name;
     let clearer_doc =
         format!(" Clears cached replies of `{full_name}`; from [`{client_name}::clear_cache`].");
+    let (_, allow_deprecated) = service.deprecation();
+    let conventions = service.self_convention_allow();
     let clears = cached.iter().map(|method| {
         let proto_name = &method.model.proto_name;
         let one = names::snake_ident(proto_name);
@@ -116,6 +128,7 @@ fn emit_cache_clearer(
         }
     });
     quote! {
+        #allow_deprecated
         impl #client_name {
             /// Clears cached replies of the service's cached rpcs.
             pub fn clear_cache(&self) -> #clearer_name<'_> {
@@ -129,6 +142,7 @@ fn emit_cache_clearer(
             inner: &'a #codegen::Client,
         }
 
+        #conventions
         impl #clearer_name<'_> {
             #(#clears)*
         }

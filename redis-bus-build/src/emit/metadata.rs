@@ -25,12 +25,12 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         .map(|method| emit_method(service, method));
     quote! {
         #[doc = #service_doc]
-        pub const SERVICE: #codegen::ServiceInfo = #codegen::ServiceInfo {
-            name: #name,
-            version: #version,
-            methods: &[#(methods::#consts),*],
-            file_descriptor_set: FILE_DESCRIPTOR_SET,
-        };
+        pub const SERVICE: #codegen::ServiceInfo = #codegen::service_info(
+            #name,
+            #version,
+            &[#(methods::#consts),*],
+            FILE_DESCRIPTOR_SET,
+        );
 
         /// The encoded `FileDescriptorSet` of the service's proto file and its
         /// imports (without `google/protobuf/*`), custom options included.
@@ -56,15 +56,24 @@ fn emit_method(service: &ServiceContext<'_>, method: &MethodContext<'_>) -> Toke
     let reply_type = &model.reply_type;
     let fingerprint = &model.schema_fingerprint;
     let options = &model.options;
-    let cache_key = option_tokens(options.cache_key.as_ref());
-    let cache_ttl = option_tokens(
-        options
-            .cache_ttl_seconds
-            .map(Literal::u32_unsuffixed)
-            .as_ref(),
-    );
-    let timeout = option_tokens(options.timeout_ms.map(Literal::u32_unsuffixed).as_ref());
-    let idempotent = options.idempotent;
+    // One call per option that is set: the runtime's defaults stand for the
+    // rest, so generated code never spells out a field it does not use.
+    let mut settings = TokenStream::new();
+    if let Some(key) = &options.cache_key {
+        let ttl = option_tokens(
+            options
+                .cache_ttl_seconds
+                .map(Literal::u32_unsuffixed)
+                .as_ref(),
+        );
+        settings.extend(quote!(.with_cache(#key, #ttl)));
+    }
+    if let Some(timeout) = options.timeout_ms.map(Literal::u32_unsuffixed) {
+        settings.extend(quote!(.with_timeout_ms(#timeout)));
+    }
+    if options.idempotent {
+        settings.extend(quote!(.with_idempotent(true)));
+    }
     // `methods` sits two levels below the package module.
     let request = message_type(&method.method.input_type, 2);
     let reply = message_type(&method.method.output_type, 2);
@@ -73,17 +82,13 @@ fn emit_method(service: &ServiceContext<'_>, method: &MethodContext<'_>) -> Toke
     let cache_key_fn = emit_cache_key_fn(service, method);
     quote! {
         #[doc = #info_doc]
-        pub const #const_name: #codegen::MethodInfo = #codegen::MethodInfo {
-            name: #proto_name,
-            full_name: #full_name,
-            request_type: #request_type,
-            reply_type: #reply_type,
-            cache_key: #cache_key,
-            cache_ttl_seconds: #cache_ttl,
-            timeout_ms: #timeout,
-            idempotent: #idempotent,
-            schema_fingerprint: #fingerprint,
-        };
+        pub const #const_name: #codegen::MethodInfo = #codegen::method_info(
+            #proto_name,
+            #full_name,
+            #request_type,
+            #reply_type,
+            #fingerprint,
+        )#settings;
 
         #[doc = #type_doc]
         #[derive(Debug, Clone, Copy)]

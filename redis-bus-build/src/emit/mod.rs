@@ -6,6 +6,7 @@
 //! checked [`ServiceModel`] adds what prost-build dropped (our options).
 
 mod client;
+mod docs;
 mod metadata;
 mod server;
 
@@ -23,6 +24,19 @@ pub(crate) struct BusServiceGenerator {
     pub models: HashMap<String, ServiceModel>,
     /// The path of the `redis_bus` crate as the generated code sees it.
     pub bus_crate: TokenStream,
+    /// What to emit, from the builder.
+    pub settings: EmitSettings,
+}
+
+/// The builder's choices that change what is emitted.
+#[derive(Debug, Clone)]
+pub(crate) struct EmitSettings {
+    /// Emit the client and cache clearer.
+    pub build_client: bool,
+    /// Emit the trait and server.
+    pub build_server: bool,
+    /// prost-build paths whose comments are left out.
+    pub disable_comments: Vec<String>,
 }
 
 impl prost_build::ServiceGenerator for BusServiceGenerator {
@@ -36,7 +50,7 @@ impl prost_build::ServiceGenerator for BusServiceGenerator {
             .models
             .get(&full_name)
             .unwrap_or_else(|| panic!("service {full_name} was checked before generation"));
-        let service = ServiceContext::new(&service, model, &self.bus_crate);
+        let service = ServiceContext::new(&service, model, &self.bus_crate, &self.settings);
         buf.push_str(&service.emit().to_string());
         buf.push('\n');
     }
@@ -50,8 +64,11 @@ pub(crate) struct ServiceContext<'a> {
     pub model: &'a ServiceModel,
     /// `<bus crate>::codegen`.
     pub codegen: TokenStream,
-    /// The service's methods, both views side by side.
+    /// The service's methods, both views side by side (the streaming ones
+    /// the build skips left out).
     pub methods: Vec<MethodContext<'a>>,
+    /// What to emit.
+    pub settings: &'a EmitSettings,
 }
 
 /// One rpc, both views side by side.
@@ -67,17 +84,18 @@ impl<'a> ServiceContext<'a> {
         service: &'a prost_build::Service,
         model: &'a ServiceModel,
         bus_crate: &TokenStream,
+        settings: &'a EmitSettings,
     ) -> Self {
+        // The model has every rpc prost-build sees, but the skipped ones.
         let methods = service
             .methods
             .iter()
-            .map(|method| MethodContext {
-                method,
-                model: model
+            .filter_map(|method| {
+                let model = model
                     .methods
                     .iter()
-                    .find(|m| m.proto_name == method.proto_name)
-                    .expect("prost-build and prost-reflect see the same methods"),
+                    .find(|m| m.proto_name == method.proto_name)?;
+                Some(MethodContext { method, model })
             })
             .collect();
         ServiceContext {
@@ -85,6 +103,60 @@ impl<'a> ServiceContext<'a> {
             model,
             codegen: quote!(#bus_crate::codegen),
             methods,
+            settings,
+        }
+    }
+
+    /// The proto comments of the service, or none when the build disables
+    /// them for it.
+    pub fn service_comments(&self) -> prost_build::Comments {
+        self.comments_of(&self.model.full_name, &self.service.comments)
+    }
+
+    /// The proto comments of one rpc, or none when disabled.
+    pub fn method_comments(&self, method: &MethodContext<'_>) -> prost_build::Comments {
+        let path = format!("{}.{}", self.model.full_name, method.model.proto_name);
+        self.comments_of(&path, &method.method.comments)
+    }
+
+    fn comments_of(&self, path: &str, comments: &prost_build::Comments) -> prost_build::Comments {
+        let disabled = self
+            .settings
+            .disable_comments
+            .iter()
+            .any(|disabled| crate::prost_options::path_matches(disabled, path));
+        if disabled {
+            prost_build::Comments::default()
+        } else {
+            comments.clone()
+        }
+    }
+
+    /// `#[allow(clippy::wrong_self_convention)]` when an rpc's Rust name
+    /// starts like a conversion (`from_`, `into_`, `to_`, `as_`, `is_`):
+    /// clippy expects those to take `self` in a set way, and rpc methods
+    /// always take `&self`.
+    pub fn self_convention_allow(&self) -> TokenStream {
+        let conversion = self.methods.iter().any(|method| {
+            let name = names::snake_ident(&method.model.proto_name).to_string();
+            ["from_", "into_", "to_", "as_", "is_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        });
+        if conversion {
+            quote!(#[allow(clippy::wrong_self_convention)])
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    /// `#[deprecated]` when the service is, and the `#[allow(deprecated)]`
+    /// that the generated code's own uses of it then need.
+    pub fn deprecation(&self) -> (TokenStream, TokenStream) {
+        if self.model.deprecated {
+            (quote!(#[deprecated]), quote!(#[allow(deprecated)]))
+        } else {
+            (TokenStream::new(), TokenStream::new())
         }
     }
 
@@ -96,8 +168,16 @@ impl<'a> ServiceContext<'a> {
             self.model.full_name
         );
         let metadata = metadata::emit(self);
-        let server = server::emit(self);
-        let client = client::emit(self);
+        let server = if self.settings.build_server {
+            server::emit(self)
+        } else {
+            TokenStream::new()
+        };
+        let client = if self.settings.build_client {
+            client::emit(self)
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #[doc = #doc]
             pub mod #module {
@@ -118,6 +198,18 @@ impl<'a> ServiceContext<'a> {
 /// the package's module. prost-build gives paths relative to the package
 /// module (`SumRequest`, `super::other::Thing`) or absolute (`::...`).
 pub(crate) fn message_type(rust_path: &str, depth: usize) -> TokenStream {
+    // prost maps google.protobuf.Empty to the unit type, and the scalar
+    // wrappers (Int64Value, BoolValue, ...) to primitives: no paths.
+    if rust_path == "()" {
+        return quote!(());
+    }
+    if matches!(
+        rust_path,
+        "bool" | "i32" | "i64" | "u32" | "u64" | "f32" | "f64"
+    ) {
+        let primitive = proc_macro2::Ident::new(rust_path, proc_macro2::Span::call_site());
+        return quote!(#primitive);
+    }
     let path = if rust_path.starts_with("::") || rust_path.starts_with("crate::") {
         rust_path.to_owned()
     } else {

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{ServiceContext, doc_comments, message_type};
+use super::{ServiceContext, doc_comments, docs, message_type};
 use crate::names;
 
 pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
@@ -20,9 +20,14 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
     };
     let full_name = &service.model.full_name;
     let trait_docs = doc_comments(
-        &service.service.comments,
-        &format!(" The `{full_name}` service, as implemented by a worker."),
+        &service.service_comments(),
+        &format!(
+            " The `{full_name}` service (version {}), as implemented by a worker.",
+            service.model.version
+        ),
     );
+    let (deprecated, allow_deprecated) = service.deprecation();
+    let conventions = service.self_convention_allow();
     let server_doc = format!(
         " Serves a [`{trait_name}`] implementation on a bus: hand it to a server and run it."
     );
@@ -33,11 +38,13 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         let request = message_type(&method.method.input_type, 1);
         let reply = message_type(&method.method.output_type, 1);
         let docs = doc_comments(
-            &method.method.comments,
+            &service.method_comments(method),
             &format!(" Handles `{}`.", method.model.full_name),
         );
+        let options = docs::method_options(service.model, method.model);
         quote! {
             #docs
+            #options
             async fn #name(&self, request: #request) -> ::core::result::Result<#reply, #codegen::Status>;
         }
     });
@@ -47,9 +54,11 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         let method_type = names::type_ident(proto_name);
         quote! {
             #proto_name => {
+                // Through the trait, so that no method of `Arc` or of the
+                // implementation's type named like the rpc is called instead.
                 #codegen::handle::<methods::#method_type, _, _>(
                     request,
-                    |request| self.inner.#name(request),
+                    |request| <#implementation as #trait_name>::#name(&self.inner, request),
                 )
                 .await
             }
@@ -87,17 +96,21 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
 
     quote! {
         #trait_docs
+        #deprecated
+        #conventions
         #[#codegen::async_trait]
         pub trait #trait_name: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#trait_methods)*
         }
 
         #[doc = #server_doc]
+        #deprecated
         #[derive(Debug)]
         pub struct #server_name<#implementation> {
             inner: ::std::sync::Arc<#implementation>,
         }
 
+        #allow_deprecated
         impl<#implementation: #trait_name> #server_name<#implementation> {
             /// Wraps an implementation of the service.
             pub fn new(inner: #implementation) -> Self {
@@ -110,12 +123,14 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             }
         }
 
+        #allow_deprecated
         impl<#implementation> ::core::clone::Clone for #server_name<#implementation> {
             fn clone(&self) -> Self {
                 Self { inner: ::std::sync::Arc::clone(&self.inner) }
             }
         }
 
+        #allow_deprecated
         #[#codegen::async_trait]
         impl<#implementation: #trait_name> #codegen::Service for #server_name<#implementation> {
             fn info(&self) -> &'static #codegen::ServiceInfo {
