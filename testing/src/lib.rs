@@ -1,5 +1,7 @@
 //! Real Redis for tests: [`RedisServer`] starts a `redis-server` process,
-//! [`RedisCluster`] a Redis Cluster of them, both killed on drop.
+//! [`RedisCluster`] a Redis Cluster of them, both killed on drop, and
+//! [`FaultProxy`] stands between a client and a server to inject network
+//! faults (a silent pause, a cut, latency).
 //!
 //! The bus's own integration tests use it, and so can yours, as a
 //! dev-dependency (it does not depend on `redis-bus` itself; the crates are
@@ -30,21 +32,42 @@
 //! - its log printed to stderr when it is dropped during a panic, so a
 //!   failing test shows what the server saw.
 //!
+//! To test how a client lives through the network failing, connect it
+//! through a [`FaultProxy`] and break the path while it runs:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use redis_bus_testing::{FaultProxy, RedisServer};
+//!
+//! let server = RedisServer::start()?;
+//! let proxy = FaultProxy::start(server.addr())?;
+//! let mut connection = redis::Client::open(proxy.url())?.get_connection()?;
+//!
+//! proxy.set_latency(Duration::from_millis(50)); // a slow link
+//! proxy.pause(); // open connections hang silently, new ones work
+//! proxy.resume(); // what was held is delivered
+//! proxy.cut(); // open connections close
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Needs `redis-server` (and `redis-cli` for clusters) on PATH; on
 //! Debian/Ubuntu `apt-get install redis-server` brings both.
 //!
 //! Layout: `server` (one process and its builder), `cluster` (several
-//! processes formed into a cluster), `ready` (readiness checks), `port`
-//! (free ports), `error` (why a start failed).
+//! processes formed into a cluster), `proxy` (a TCP proxy that injects
+//! faults), `ready` (readiness checks), `port` (free ports), `error` (why a
+//! start failed).
 
 mod cluster;
 mod error;
 mod port;
+mod proxy;
 mod ready;
 mod server;
 
 pub use cluster::{RedisCluster, RedisClusterBuilder};
 pub use error::HarnessError;
 pub use port::free_port;
+pub use proxy::FaultProxy;
 pub use ready::ReadyCheck;
 pub use server::{RedisServer, RedisServerBuilder};

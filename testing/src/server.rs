@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -84,6 +85,12 @@ impl RedisServer {
     /// The port the server was told to listen on (`--port`).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The address of the server's plain port: 127.0.0.1 and
+    /// [`port`](Self::port), e.g. for [`FaultProxy::start`](crate::FaultProxy::start).
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
     /// The URL of the server's plain port: `redis://127.0.0.1:<port>/`.
