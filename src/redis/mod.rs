@@ -129,6 +129,7 @@ impl RedisTransport {
                 block: self.settings.block_timeout,
                 near_cache: self.settings.near_cache,
                 client_name: self.settings.client_name.clone(),
+                watch_interval: self.settings.heartbeat_interval,
             })
         })
     }

@@ -93,11 +93,15 @@ return redis.call('LLEN', KEYS[3])
 /// stop and deletes its registration `KEYS[5]`. Requests still filed under
 /// it in `taken` (`KEYS[2]`) or `landing` (`KEYS[3]`) were never answered:
 /// they go back to the head of the queue `KEYS[4]` for another worker.
-/// Orphans it could not sort (`KEYS[6]`) must not reach a live worker's
-/// queue: when another worker is live (at bus time `ARGV[2]`) the stopping
-/// one stays in `instances` until it expires, and that worker reclaims them;
-/// otherwise they go back to the queue, which the next worker to join moves
-/// aside again. Returns how many requests went back.
+///
+/// When no other worker is live (at bus time `ARGV[2]`), this was the last
+/// one: the queue moves onto its orphans list `KEYS[6]`, for the stopping
+/// worker to answer at once (`UNAVAILABLE`, or queued again for callers
+/// that wait) instead of leaving every caller to its deadline. When another
+/// worker is live and orphans are left that the stopping worker could not
+/// sort, it stays in `instances`, expired, so that the live one reclaims
+/// them. Returns how many requests went back, and how many orphans there
+/// are.
 pub(crate) static DEREGISTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -109,16 +113,21 @@ for first = 1, #items, 100 do
   redis.call('LPUSH', KEYS[4], unpack(items, first, math.min(first + 99, #items)))
 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
-if redis.call('EXISTS', KEYS[6]) == 1 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  if redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0 then
-    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-    return #items
-  end
-  while redis.call('LMOVE', KEYS[6], KEYS[4], 'RIGHT', 'LEFT') do end
-end
 redis.call('ZREM', KEYS[1], ARGV[1])
-return #items
+if redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0 then
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  end
+  return {#items, 0}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  if redis.call('EXISTS', KEYS[6]) == 0 then
+    redis.call('RENAME', KEYS[4], KEYS[6])
+  else
+    while redis.call('LMOVE', KEYS[4], KEYS[6], 'LEFT', 'RIGHT') do end
+  end
+end
+return {#items, redis.call('LLEN', KEYS[6])}
 "#,
     )
 });

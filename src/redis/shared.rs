@@ -75,10 +75,17 @@ impl Replaceable {
     /// Opens a replacement in the background after `error`, if it is a
     /// timeout and no replacement is being opened already.
     fn replace_after(self: &Arc<Self>, error: &RedisError) {
-        if !error.is_timeout() || self.replacing.swap(true, Ordering::AcqRel) {
+        if error.is_timeout() {
+            tracing::warn!(%error, "a command got no answer in time; replacing the connection");
+            self.replace();
+        }
+    }
+
+    /// Opens a replacement in the background, unless one is being opened.
+    fn replace(self: &Arc<Self>) {
+        if self.replacing.swap(true, Ordering::AcqRel) {
             return;
         }
-        tracing::warn!(%error, "a command got no answer in time; replacing the connection");
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let opened = this
@@ -104,6 +111,15 @@ impl std::fmt::Debug for SharedConnection {
 }
 
 impl SharedConnection {
+    /// Replaces the connection (on one Redis): for a caller whose own time
+    /// limit, shorter than [`COMMAND_TIMEOUT`], ran out on it. A cluster
+    /// connection replaces its node connections by itself.
+    pub(crate) fn replace(&self) {
+        if let SharedConnection::Single(single) = self {
+            single.replace();
+        }
+    }
+
     /// Sends `pipe` (whose commands must not be `ignore()`d), whose commands
     /// may touch keys of several hash tags, and fails on the first command
     /// Redis refuses, naming it.

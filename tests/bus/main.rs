@@ -18,6 +18,7 @@ mod deadlines;
 mod discovery;
 mod dynamic;
 mod errors;
+mod faults;
 mod hostile;
 mod in_process;
 mod no_live_worker;

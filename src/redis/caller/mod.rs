@@ -8,6 +8,7 @@ mod lookup;
 mod pending;
 mod reader;
 mod schema_check;
+mod watcher;
 mod writer;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use self::lookup::{CacheLookup, Looked};
 use self::pending::Pending;
 use self::reader::Reader;
 use self::schema_check::SchemaCheck;
+use self::watcher::Watcher;
 use self::writer::{Outgoing, Writer};
 use crate::redis::clock::BusClock;
 use crate::redis::connection::Connector;
@@ -51,8 +53,9 @@ pub(crate) struct Caller {
     schema_check: SchemaCheck,
     /// Looks in the result cache.
     lookup: CacheLookup,
-    /// The reader and writer tasks, stopped when the caller is dropped.
-    tasks: [JoinHandle<()>; 2],
+    /// The reader, writer and watcher tasks, stopped when the caller is
+    /// dropped.
+    tasks: [JoinHandle<()>; 3],
 }
 
 /// What a caller needs from its transport.
@@ -73,6 +76,8 @@ pub(crate) struct CallerParts {
     pub near_cache: bool,
     /// The name that prefixes this client's id in its keys, if any.
     pub client_name: Option<String>,
+    /// How often the watcher looks.
+    pub watch_interval: Duration,
 }
 
 impl Caller {
@@ -87,6 +92,7 @@ impl Caller {
             block,
             near_cache,
             client_name,
+            watch_interval,
         } = parts;
         let client_id: u64 = rand::random();
         // A client name prefixes the id, so that an ACL can give each
@@ -111,6 +117,13 @@ impl Caller {
             near: Default::default(),
             stats,
         };
+        let watcher = Watcher {
+            connection: connection.clone(),
+            clock: Arc::clone(&clock),
+            pending: Arc::clone(&pending),
+            keys: keys.clone(),
+            interval: watch_interval,
+        };
         let reader = Reader {
             connector,
             connection: writer.connection.clone(),
@@ -128,7 +141,11 @@ impl Caller {
             connection,
             schema_check: SchemaCheck::default(),
             lookup,
-            tasks: [tokio::spawn(writer.run(inbox)), tokio::spawn(reader.run())],
+            tasks: [
+                tokio::spawn(writer.run(inbox)),
+                tokio::spawn(reader.run()),
+                tokio::spawn(watcher.run()),
+            ],
         }
     }
 
@@ -185,15 +202,19 @@ impl Caller {
         let service = self
             .keys
             .service(call.service.name, call.service.major_version());
-        let (reply, _forget_on_drop) = self.pending.register(id);
+        let instances: Arc<str> = service.instances().into();
+        let watched = (!call.wait_for_worker).then(|| Arc::clone(&instances));
+        let (reply, _forget_on_drop) = self.pending.register(id, watched);
         let outgoing = Outgoing {
             service: call.service,
             queue: service.queue().into(),
-            instances: service.instances().into(),
+            instances,
+            deadline: call.deadline,
             element: encode_request(id, &request),
             id,
             wait_for_worker: call.wait_for_worker,
             retries: u8::from(call.method.idempotent),
+            retried: false,
         };
         // The element holds the request now; its payload is not kept while
         // the call waits for its reply.

@@ -1,7 +1,7 @@
 //! The calls of one client that wait for their reply, by call id.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -17,27 +17,76 @@ pub(crate) type Outcome = Result<Bytes, Status>;
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     /// `call id -> where its outcome goes`.
-    calls: Mutex<HashMap<CallId, oneshot::Sender<Outcome>>>,
+    calls: Mutex<HashMap<CallId, Waiting>>,
+}
+
+/// A call waiting for its outcome.
+#[derive(Debug)]
+struct Waiting {
+    /// Where its outcome goes.
+    sender: oneshot::Sender<Outcome>,
+    /// For a call that does not wait for a worker, the live workers of its
+    /// service: when none is left, the call fails (see `watcher`).
+    instances: Option<Arc<str>>,
 }
 
 impl Pending {
     /// Registers call `id` and returns where its outcome arrives. The guard
     /// forgets the call when dropped (e.g. when the caller gives up at its
     /// deadline), so a late reply is dropped instead of kept forever.
-    pub(crate) fn register(&self, id: CallId) -> (oneshot::Receiver<Outcome>, PendingGuard<'_>) {
+    /// `instances`, for a call that does not wait for a worker, is its
+    /// service's set of live workers.
+    pub(crate) fn register(
+        &self,
+        id: CallId,
+        instances: Option<Arc<str>>,
+    ) -> (oneshot::Receiver<Outcome>, PendingGuard<'_>) {
         let (sender, receiver) = oneshot::channel();
-        self.lock().insert(id, sender);
+        self.lock().insert(id, Waiting { sender, instances });
         (receiver, PendingGuard { pending: self, id })
+    }
+
+    /// The live-worker sets of the services that waiting calls (those that
+    /// do not wait for a worker) need.
+    pub(crate) fn watched(&self) -> Vec<Arc<str>> {
+        let mut watched: Vec<Arc<str>> = Vec::new();
+        for waiting in self.lock().values() {
+            if let Some(instances) = &waiting.instances {
+                if !watched.contains(instances) {
+                    watched.push(Arc::clone(instances));
+                }
+            }
+        }
+        watched
+    }
+
+    /// Fails, with `status`, every waiting call whose service's live
+    /// workers are `instances`.
+    pub(crate) fn fail_all_of(&self, instances: &str, status: &Status) -> usize {
+        let failed: Vec<Waiting> = {
+            let mut calls = self.lock();
+            let ids: Vec<CallId> = calls
+                .iter()
+                .filter(|(_, waiting)| waiting.instances.as_deref() == Some(instances))
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| calls.remove(id)).collect()
+        };
+        let count = failed.len();
+        for waiting in failed {
+            let _ = waiting.sender.send(Err(status.clone()));
+        }
+        count
     }
 
     /// Delivers the outcome of call `id`; false when nobody waits for it
     /// any more (it gave up, or the reply is a duplicate).
     pub(crate) fn complete(&self, id: CallId, outcome: Outcome) -> bool {
         let waiting = self.lock().remove(&id);
-        waiting.is_some_and(|sender| sender.send(outcome).is_ok())
+        waiting.is_some_and(|waiting| waiting.sender.send(outcome).is_ok())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, oneshot::Sender<Outcome>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, Waiting>> {
         // Every critical section is a single map operation: a panic cannot
         // leave the map half-changed.
         self.calls

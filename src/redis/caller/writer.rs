@@ -23,6 +23,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use redis::{ServerError, Value};
 use tokio::sync::mpsc;
@@ -39,6 +40,9 @@ use crate::seam::status::Status;
 
 /// The most requests sent in one pipeline.
 const MAX_BATCH: usize = 256;
+
+/// About how long a resend after a failed send waits.
+const RESEND_PAUSE: Duration = Duration::from_millis(50);
 
 /// How long after its registration expired a worker still counts as live
 /// for the liveness check: more than the clocks of any client and worker
@@ -62,10 +66,14 @@ pub(crate) struct Outgoing {
     pub id: CallId,
     /// Whether the call waits for a worker instead of failing fast.
     pub wait_for_worker: bool,
+    /// When the caller stops waiting: a resend after it is pointless.
+    pub deadline: tokio::time::Instant,
     /// How many times to send again after a connection failure; only
     /// idempotent methods get a retry, since the failed send may have
     /// reached Redis.
     pub retries: u8,
+    /// Whether this is a resend after a failed send.
+    pub retried: bool,
 }
 
 /// Everything the writer needs.
@@ -85,8 +93,13 @@ pub(crate) struct Writer {
 impl Writer {
     /// Sends requests until the channel closes (the bus was dropped).
     pub(crate) async fn run(mut self, mut outbox: mpsc::UnboundedReceiver<Outgoing>) {
-        let mut retry = Vec::new();
+        let mut retry: Vec<Outgoing> = Vec::new();
         loop {
+            if retry.iter().any(|outgoing| outgoing.retried) {
+                // Resent after a failed send: back off, with jitter, so that
+                // clients do not all resend at once to a recovering Redis.
+                tokio::time::sleep(RESEND_PAUSE.mul_f64(rand::random_range(0.5..1.5))).await;
+            }
             let mut batch = std::mem::take(&mut retry);
             if batch.is_empty() {
                 match outbox.recv().await {
@@ -221,9 +234,11 @@ impl Writer {
     fn fail_or_retry(&self, batch: Vec<Outgoing>, error: &redis::RedisError) -> Vec<Outgoing> {
         tracing::warn!(%error, requests = batch.len(), "sending requests to Redis failed");
         let mut retry = Vec::new();
+        let resend_by = tokio::time::Instant::now() + RESEND_PAUSE * 2;
         for mut outgoing in batch {
-            if outgoing.retries > 0 {
+            if outgoing.retries > 0 && outgoing.deadline > resend_by {
                 outgoing.retries -= 1;
+                outgoing.retried = true;
                 retry.push(outgoing);
             } else {
                 self.pending.complete(

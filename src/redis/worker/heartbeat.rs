@@ -93,10 +93,13 @@ pub(crate) async fn run(core: Arc<Core>) {
             Ok(Err(error)) => {
                 tracing::warn!(%error, worker = %core.instance_id, "renewing the registration failed");
             }
-            Err(_elapsed) => tracing::warn!(
-                worker = %core.instance_id,
-                "renewing the registration took longer than {limit:?}; trying again"
-            ),
+            Err(_elapsed) => {
+                tracing::warn!(
+                    worker = %core.instance_id,
+                    "renewing the registration took longer than {limit:?}; trying again on a new connection"
+                );
+                core.connection.replace();
+            }
         }
     }
 }

@@ -128,14 +128,15 @@ impl RedisWorker {
     /// this worker.
     async fn deregister(&self) -> Result<(), Error> {
         let mut connection = self.core.connection.clone();
+        // One sort at a time: a sort the heartbeat started may still run.
+        let _sorting = self.core.sorting.lock().await;
         for (index, served) in self.core.services.iter().enumerate() {
             // Orphans are answered here or left for a live worker: never
             // handed to another worker's queue, where they would run.
-            let _sorting = self.core.sorting.lock().await;
             if let Err(error) = orphans::sort(&self.core, index).await {
                 tracing::warn!(%error, queue = %served.queue, "could not answer the orphaned requests before stopping");
             }
-            let given_back: i64 = scripts::DEREGISTER
+            let (given_back, orphans): (i64, i64) = scripts::DEREGISTER
                 .key(&served.instances)
                 .key(&served.taken)
                 .key(&served.landing)
@@ -149,6 +150,12 @@ impl RedisWorker {
                 .map_err(|error| redis_error("cannot deregister the worker", error))?;
             if given_back > 0 {
                 tracing::warn!(requests = given_back, queue = %served.queue, "gave unanswered requests back to the queue");
+            }
+            if orphans > 0 {
+                // The last worker: its callers hear so now.
+                if let Err(error) = orphans::sort(&self.core, index).await {
+                    tracing::warn!(%error, queue = %served.queue, "could not answer the requests queued for the last worker");
+                }
             }
         }
         Ok(())

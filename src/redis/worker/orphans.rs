@@ -1,5 +1,5 @@
 //! Orphans: requests that were queued while no worker of their service was
-//! live. Their callers were (or may have been) told `UNAVAILABLE` at once,
+//! live, or that the last worker left behind when it stopped. Their callers were (or may have been) told `UNAVAILABLE` at once,
 //! so they must never run; the worker that joins such a service moves the
 //! queue aside (the `JOIN` script) and sorts it here, without running
 //! anything: a caller that waits for a worker gets its request queued again,
@@ -65,9 +65,9 @@ pub(crate) async fn sort(core: &Arc<Core>, index: usize) -> redis::RedisResult<(
                 continue;
             };
             let status = Status::unavailable(format!(
-                "no live worker served {} {}.x when this call of {} was queued, so its caller \
-                 was (or may have been) told so, and it is not run; call with \
-                 CallOptions::wait_for_worker(true) to wait for a worker",
+                "no live worker serves {} {}.x: this call of {} was queued while none was \
+                 live, or its last worker stopped before taking it, and it is not run; call \
+                 with CallOptions::wait_for_worker(true) to wait for a worker",
                 service.name,
                 service.major_version(),
                 request.method,
