@@ -13,6 +13,7 @@
 //! | `rb:{<bus>:<service>@<major>}:landing:<instance>` | requests an idle worker took by blocking (list) |
 //! | `rb:{<bus>:<service>@<major>}:orphans:<instance>` | requests queued while no worker was live, moved aside by the worker that joined (list) |
 //! | `rb:{<bus>:<service>@<major>}:reports` | clients' cache hits and misses, `<hits> <misses> <method>`, for workers to add in (list) |
+//! | `rb:{<bus>:<service>@<major>}:joins` | how many times a worker joined (counter, for the atomic version check) |
 //! | `rb:{<bus>:<service>@<major>}:deliveries` | how many times each reclaimed request was reclaimed, by id (hash) |
 //! | `rb:{<bus>:<service>@<major>}:instances` | live workers and when they expire (sorted set) |
 //! | `rb:{<bus>:<service>@<major>}:instance:<instance>` | a worker's registration (hash with a TTL) |
@@ -185,6 +186,12 @@ impl ServiceKeys {
     /// workers to add into the statistics.
     pub(crate) fn reports(&self) -> String {
         [&self.tag, ":reports"].concat()
+    }
+
+    /// How many times a worker joined the service (a counter): the version
+    /// check and the registration compare it, to be one atomic step.
+    pub(crate) fn joins(&self) -> String {
+        [&self.tag, ":joins"].concat()
     }
 
     /// How many times each reclaimed request was reclaimed, by id.

@@ -68,7 +68,16 @@ return out
 });
 
 /// Registers worker `ARGV[1]` as live until bus time `ARGV[2]` in
-/// `instances` (`KEYS[1]`), at bus time `ARGV[3]`. When no worker was live
+/// `instances` (`KEYS[1]`), at bus time `ARGV[3]`.
+///
+/// A worker joining for the first time passes in `ARGV[4]` the service's
+/// join count (`KEYS[4]`) that it read before checking that its schema fits
+/// the live workers': when another worker joined since, nothing is done and
+/// the answer is -1, and the worker checks again. So the check and the
+/// registration are one atomic step, and two incompatible schemas can never
+/// both be live. (Renewals pass an empty `ARGV[4]`.)
+///
+/// When no worker was live
 /// (this one's registration lapsed too, or it is the first), the requests
 /// queued meanwhile (`KEYS[2]`) may belong to callers told that no worker
 /// was live: they move onto this worker's orphans list `KEYS[3]`, to be
@@ -78,6 +87,10 @@ return out
 /// Pipelines run it with `EVAL` and its source: a pipeline cannot fall back
 /// from `EVALSHA` when Redis has lost its script cache (a restart).
 pub(crate) const JOIN: &str = r#"
+if ARGV[4] ~= '' then
+  if (redis.call('GET', KEYS[4]) or '0') ~= ARGV[4] then return -1 end
+  redis.call('INCR', KEYS[4])
+end
 if redis.call('ZCOUNT', KEYS[1], ARGV[3], '+inf') == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
   if redis.call('EXISTS', KEYS[3]) == 0 then
     redis.call('RENAME', KEYS[2], KEYS[3])
@@ -100,8 +113,9 @@ return redis.call('LLEN', KEYS[3])
 /// that wait) instead of leaving every caller to its deadline. When another
 /// worker is live and orphans are left that the stopping worker could not
 /// sort, it stays in `instances`, expired, so that the live one reclaims
-/// them. Returns how many requests went back, and how many orphans there
-/// are.
+/// them. The last worker also deletes the service's join count (`KEYS[7]`),
+/// which only orders workers that are live together. Returns how many
+/// requests went back, and how many orphans there are.
 pub(crate) static DEREGISTER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -120,6 +134,7 @@ if redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf') > 0 then
   end
   return {#items, 0}
 end
+redis.call('DEL', KEYS[7])
 if redis.call('EXISTS', KEYS[4]) == 1 then
   if redis.call('EXISTS', KEYS[6]) == 0 then
     redis.call('RENAME', KEYS[4], KEYS[6])

@@ -179,6 +179,40 @@ impl SharedConnection {
     }
 }
 
+impl SharedConnection {
+    /// Sends `pipe` like [`SharedConnection::replies`], with every command
+    /// before index `split` answered before any command from `split` on
+    /// runs. On one Redis a pipeline runs in order anyway; on a cluster,
+    /// where the pipeline is split by hash tag and sent concurrently, the
+    /// part from `split` on is sent once the first part is answered (a
+    /// worker's acknowledgements must never land before its replies).
+    pub(crate) async fn replies_in_order(
+        &self,
+        pipe: &Pipeline,
+        split: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match self {
+            SharedConnection::Single(_) => self.replies(pipe).await,
+            SharedConnection::Cluster(_) => {
+                let (mut first, mut then) = (Pipeline::new(), Pipeline::new());
+                for (index, command) in pipe.cmd_iter().enumerate() {
+                    let part = if index < split { &mut first } else { &mut then };
+                    part.add_command(command.clone());
+                }
+                let mut replies = if first.is_empty() {
+                    Vec::new()
+                } else {
+                    self.replies(&first).await?
+                };
+                if !then.is_empty() {
+                    replies.extend(self.replies(&then).await?);
+                }
+                Ok(replies)
+            }
+        }
+    }
+}
+
 /// A pipeline that failed: the connection failed, or Redis refused a
 /// command (`command`, e.g. `HSET rb:{bus:math.Math@1}:instance:a1`).
 #[derive(Debug)]

@@ -27,7 +27,7 @@ pub(crate) fn worker_rules(bus: &str, service: &str) -> String {
          -@all {CONNECT} +client|id +client|unblock +evalsha +eval +script|load \
          +lpop +lpush +rpush +lrem +lrange +lmove +blmove +llen +ltrim +rename +exists \
          +hset +hdel +hvals +hgetall +hincrby +pexpire +del \
-         +zadd +zrem +zcount +zrangebyscore +zscore +sadd +smembers +xadd +get +set +multi +exec"
+         +zadd +zrem +zcount +zrangebyscore +zscore +sadd +smembers +xadd +get +set +incr +multi +exec"
     )
 }
 

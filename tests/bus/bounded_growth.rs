@@ -46,6 +46,9 @@ async fn after_100k_calls_only_the_registry_and_statistics_are_left() {
     );
     let expected = [
         "rb:{test:random.Random@1}:instances".to_owned(),
+        // One counter per service, for the atomic version check; the last
+        // worker to stop deletes it.
+        "rb:{test:random.Random@1}:joins".to_owned(),
         instance,
         "rb:{test:registry}:events".to_owned(),
         "rb:{test:registry}:services".to_owned(),

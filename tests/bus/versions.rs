@@ -224,3 +224,34 @@ async fn client_built_from_an_incompatible_schema_is_told_on_first_use() {
         .await;
     assert_eq!(reply.expect("compatible").sum, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_incompatible_workers_starting_at_once_never_both_join() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    for round in 0..20 {
+        // A bus of its own per round: the race starts from nobody live.
+        let bus = common::connect(&redis, &format!("race{round}")).await;
+        let other = common::connect(&redis, &format!("race{round}")).await;
+        let (current, incompatible) = tokio::join!(
+            Server::new(&bus)
+                .add_service(MathServer::new(common::Calculator::default()))
+                .start(),
+            Server::new(&other)
+                .add_service(v1_incompatible::math::math_bus::MathServer::new(
+                    Incompatible
+                ))
+                .start(),
+        );
+        let refused = match (&current, &incompatible) {
+            (Ok(_), Err(error)) | (Err(error), Ok(_)) => error,
+            _ => panic!(
+                "round {round}: exactly one of two incompatible workers joins: {:?} {:?}",
+                current.as_ref().err(),
+                incompatible.as_ref().err()
+            ),
+        };
+        assert_eq!(refused.kind(), ErrorKind::Incompatible, "{refused}");
+        let live = bus.discovery().instances("math.Math").await.unwrap();
+        assert_eq!(live.len(), 1, "round {round}: {live:?}");
+    }
+}

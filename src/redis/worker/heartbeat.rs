@@ -33,27 +33,50 @@ const REAP_LIMIT: usize = 16;
 /// vanished (a `cleanup` of the bus, or an expiry while Redis was out of
 /// reach) is written again.
 pub(crate) async fn beat(core: &Arc<Core>) -> Result<Vec<usize>, Refused> {
+    beat_joining(core, None).await.map(|(orphaned, _)| orphaned)
+}
+
+/// A beat; when `joining` holds the join counts read before the version
+/// check (one per service), the registration happens only where no other
+/// worker joined since, and the second list names the services where one
+/// did (to check again).
+pub(crate) async fn beat_joining(
+    core: &Arc<Core>,
+    joining: Option<&[i64]>,
+) -> Result<(Vec<usize>, Vec<usize>), Refused> {
     let mut connection = core.connection.clone();
     core.clock.sync(&mut connection).await?;
     let ttl = core.settings.instance_ttl.as_millis() as i64;
     let now = core.clock.now_ms();
     let expires = now + ttl;
     let mut pipe = redis::pipe();
-    for served in &core.services {
+    for (index, served) in core.services.iter().enumerate() {
+        let expected = joining.map_or_else(String::new, |counts| counts[index].to_string());
         pipe.cmd("EVAL")
             .arg(scripts::JOIN)
-            .arg(3)
+            .arg(4)
             .arg(&served.instances)
             .arg(&served.queue)
             .arg(&served.orphans)
+            .arg(served.keys.joins())
             .arg(&core.instance_id)
             .arg(expires)
-            .arg(now);
+            .arg(now)
+            .arg(expected);
         pipe.cmd("PEXPIRE")
             .arg(served.keys.instance(&core.instance_id))
             .arg(ttl);
     }
     let replies = core.connection.checked_replies(&pipe).await?;
+    let raced: Vec<usize> = replies
+        .chunks(2)
+        .enumerate()
+        .filter(|(_, replies)| replies[0] == redis::Value::Int(-1))
+        .map(|(index, _)| index)
+        .collect();
+    if !raced.is_empty() {
+        return Ok((Vec::new(), raced));
+    }
     core.renewed(expires);
     core.bad_input.flush();
     let orphaned: Vec<usize> = replies
@@ -74,7 +97,7 @@ pub(crate) async fn beat(core: &Arc<Core>) -> Result<Vec<usize>, Refused> {
         tracing::info!(worker = %core.instance_id, "the registration vanished; registering again");
         registration::register_again(core, &vanished).await?;
     }
-    Ok(orphaned)
+    Ok((orphaned, Vec::new()))
 }
 
 /// Beats every heartbeat interval until the task is stopped.

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use self::core::WorkerParts;
 use self::core::{Core, Served};
-use crate::redis::connection::{redis_error, refused_error};
+use crate::redis::connection::redis_error;
 use crate::redis::{blocking, scripts};
 use crate::seam::error::Error;
 use crate::seam::server_config::{Mode, ServerConfig};
@@ -84,10 +84,7 @@ impl RedisWorker {
         }
         let (completions, completed) = mpsc::unbounded_channel();
         let core = Arc::new(Core::new(instance_id, parts, config, served, completions));
-        registration::check_compatibility(&core).await?;
-        registration::register(&core)
-            .await
-            .map_err(|refused| refused_error("cannot register the worker", refused))?;
+        registration::join(&core).await?;
         let finish = CancellationToken::new();
         let replier = tokio::spawn(replier::run(Arc::clone(&core), completed, finish.clone()));
         let heartbeat = [
@@ -143,6 +140,7 @@ impl RedisWorker {
                 .key(&served.queue)
                 .key(served.keys.instance(&self.core.instance_id))
                 .key(&served.orphans)
+                .key(served.keys.joins())
                 .arg(&self.core.instance_id)
                 .arg(self.core.clock.now_ms())
                 .invoke_async(&mut connection)

@@ -1,9 +1,9 @@
 //! Joining the registry: the version check a worker makes before serving,
-//! and its registration.
+//! and its registration, as one atomic step (see `scripts::JOIN`).
 
 use super::core::{Core, Served};
 use super::heartbeat;
-use crate::redis::connection::redis_error;
+use crate::redis::connection::{redis_error, refused_error};
 use crate::redis::registry::{self, Registration};
 use crate::redis::shared::Refused;
 use crate::seam::compat;
@@ -46,9 +46,57 @@ pub(crate) async fn check_compatibility(core: &Core) -> Result<(), Error> {
     Ok(())
 }
 
-/// Registers the worker for every service it serves; it is live when this
-/// returns.
-pub(crate) async fn register(core: &std::sync::Arc<Core>) -> Result<(), Refused> {
+/// How many times a worker checks again after others joined meanwhile.
+const JOIN_ATTEMPTS: usize = 20;
+
+/// Checks that every served service fits the live workers, and registers,
+/// atomically: another worker joining between the two makes this one check
+/// again. It is live when this returns.
+pub(crate) async fn join(core: &std::sync::Arc<Core>) -> Result<(), Error> {
+    for _ in 0..JOIN_ATTEMPTS {
+        let mut pipe = redis::pipe();
+        for served in &core.services {
+            pipe.cmd("GET").arg(served.keys.joins());
+        }
+        // Split by hash tag on a cluster: each service's keys have their own.
+        // A count this worker may not read (an ACL) reads as 0: the
+        // registration below is then refused with a precise message.
+        let counts: Vec<i64> = core
+            .connection
+            .replies(&pipe)
+            .await
+            .map_err(|error| redis_error("cannot read the registry", error))?
+            .iter()
+            .map(|count| {
+                redis::from_redis_value_ref::<Option<i64>>(count)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            })
+            .collect();
+        check_compatibility(core).await?;
+        let raced = register(core, &counts)
+            .await
+            .map_err(|refused| refused_error("cannot register the worker", refused))?;
+        if raced.is_empty() {
+            return Ok(());
+        }
+        // Back off a little, so that racing workers do not keep colliding.
+        tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(1..20))).await;
+    }
+    Err(Error::new(
+        ErrorKind::Redis,
+        format!(
+            "workers kept joining {} while this one tried {JOIN_ATTEMPTS} times",
+            core.keys.bus()
+        ),
+    ))
+}
+
+/// Registers the worker for every service it serves, where no worker joined
+/// since the join counts `counts` were read; returns the services where one
+/// did.
+async fn register(core: &std::sync::Arc<Core>, counts: &[i64]) -> Result<Vec<usize>, Refused> {
     let mut pipe = redis::pipe();
     for served in &core.services {
         Registration {
@@ -61,7 +109,9 @@ pub(crate) async fn register(core: &std::sync::Arc<Core>) -> Result<(), Refused>
     }
     core.connection.exec(&pipe).await?;
     // The heartbeat's first beat, at once, sorts any orphans.
-    heartbeat::beat(core).await.map(drop)
+    heartbeat::beat_joining(core, Some(counts))
+        .await
+        .map(|(_, raced)| raced)
 }
 
 /// Writes the registration of `services` again, after it vanished.

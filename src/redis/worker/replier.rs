@@ -80,10 +80,10 @@ pub(crate) async fn run(
 /// command Redis refuses (a reply list that is not a list, an ACL) fails
 /// alone: it is logged, and the rest of the batch goes through.
 async fn send(core: &Core, batch: &[Completion]) {
-    let pipe = pipeline(core, batch);
+    let (pipe, answers) = pipeline(core, batch);
     let mut backoff = Duration::from_millis(20);
     loop {
-        match core.connection.replies(&pipe).await {
+        match core.connection.replies_in_order(&pipe, answers).await {
             Ok(replies) => {
                 for (command, reply) in pipe.cmd_iter().zip(&replies) {
                     if let redis::Value::ServerError(error) = reply {
@@ -111,8 +111,9 @@ async fn send(core: &Core, batch: &[Completion]) {
     }
 }
 
-/// The pipeline that answers and acknowledges `batch`.
-fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
+/// The pipeline that answers and acknowledges `batch`, and how many of its
+/// commands, at its head, answer (the rest acknowledge).
+fn pipeline(core: &Core, batch: &[Completion]) -> (redis::Pipeline, usize) {
     let mut pipe = redis::pipe();
     let reply_ttl = core.settings.reply_ttl.as_millis() as u64;
     let mut lists: Vec<(&str, Vec<&[u8]>)> = Vec::new();
@@ -141,6 +142,7 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
         pipe.cmd("RPUSH").arg(*list).arg(replies);
         pipe.cmd("PEXPIRE").arg(*list).arg(reply_ttl);
     }
+    let answers = pipe.len();
     for (index, served) in core.services.iter().enumerate() {
         let of_service = || batch.iter().filter(move |c| c.taken.service == index);
         let fields: Vec<&[u8]> = of_service()
@@ -164,5 +166,5 @@ fn pipeline(core: &Core, batch: &[Completion]) -> redis::Pipeline {
                 .arg(&completion.taken.element[..]);
         }
     }
-    pipe
+    (pipe, answers)
 }
