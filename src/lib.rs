@@ -23,9 +23,9 @@
 //!
 //! | layer | modules | what |
 //! | --- | --- | --- |
-//! | the public API | `api` (`bus`, `client`, `call_options`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
+//! | the public API | `api` (`bus`, `client`, `call_options`, `interceptor`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
 //! | the transports | `redis`, `memory` | what carries calls: Redis, or this process for unit tests; neither knows the other |
-//! | the seam | `seam` (`transport`, `call`, `info`, `service`, `status`, `error`, `instance`, `versions`, `compat`, `server_config`, `context`, `trace`, `stats`, `cache_key`, `debug_report`, `wire`) | the traits a transport implements and the plain data both sides share |
+//! | the seam | `seam` (`transport`, `call`, `info`, `service`, `status`, `error`, `instance`, `metadata`, `versions`, `compat`, `server_config`, `context`, `trace`, `stats`, `cache_key`, `debug_report`, `wire`) | the traits a transport implements and the plain data both sides share |
 //!
 //! The API holds a `dyn seam::transport::Transport` and never names Redis
 //! (only `api::bus` constructs a transport); the transports implement the
@@ -45,6 +45,7 @@ pub use api::call_options::CallOptions;
 pub use api::client::Client;
 pub use api::discovery::Discovery;
 pub use api::dynamic::DynamicClient;
+pub use api::interceptor::{InterceptedCall, Interceptor};
 pub use api::server::{RunningServer, Server};
 pub use api::watch::{Change, Watch};
 pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};
@@ -53,6 +54,7 @@ pub use seam::context::CallContext;
 pub use seam::error::{Error, ErrorKind};
 pub use seam::info::{Method, MethodInfo, ServiceInfo};
 pub use seam::instance::{Instance, MethodRecord, ServiceSummary};
+pub use seam::metadata::Metadata;
 pub use seam::service::Service;
 pub use seam::stats::MethodStats;
 pub use seam::status::{Code, Status};

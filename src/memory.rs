@@ -105,7 +105,8 @@ impl Transport for MemoryTransport {
             self.registry.remove(&worker.id);
             worker.stop.cancel();
         }
-        let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()));
+        let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()))
+            .with_metadata(call.metadata);
         let payload = call.payload;
         let method = call.method;
         let service = Arc::clone(&instance.service);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::interceptor::{Interceptor, Interceptors};
 use crate::memory::MemoryTransport;
 use crate::redis::{RedisSettings, RedisTransport};
 use crate::seam::error::{Error, ErrorKind};
@@ -17,12 +18,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// Buses with the same name on the same Redis share their services; buses
 /// with different names never see each other's keys.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Bus {
     /// What carries the calls.
     pub(crate) transport: Arc<dyn Transport>,
     /// The deadline of calls whose method and options set none.
     pub(crate) default_timeout: Duration,
+    /// What runs around every call made through this handle.
+    pub(crate) interceptors: Interceptors,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("transport", &self.transport)
+            .field("default_timeout", &self.default_timeout)
+            .field("interceptors", &self.interceptors.len())
+            .finish()
+    }
 }
 
 impl Bus {
@@ -51,6 +64,7 @@ impl Bus {
         Bus {
             transport: Arc::new(MemoryTransport::default()),
             default_timeout: DEFAULT_TIMEOUT,
+            interceptors: Arc::new([]),
         }
     }
 
@@ -82,6 +96,16 @@ impl Bus {
     /// after some calls, or before exiting.
     pub async fn flush_stats(&self) -> Result<(), Error> {
         self.transport.flush_stats().await
+    }
+
+    /// The same bus, with `interceptor` running around every call of every
+    /// client made from it (after the interceptors added before it). Other
+    /// handles on the bus are not affected.
+    pub fn with_interceptor(mut self, interceptor: impl Interceptor) -> Bus {
+        let mut all: Vec<Arc<dyn Interceptor>> = self.interceptors.to_vec();
+        all.push(Arc::new(interceptor));
+        self.interceptors = all.into();
+        self
     }
 
     /// The same bus, with `timeout` as the deadline of calls whose method
@@ -208,6 +232,7 @@ impl BusBuilder {
         Ok(Bus {
             transport: Arc::new(transport),
             default_timeout: self.default_timeout,
+            interceptors: Arc::new([]),
         })
     }
 }

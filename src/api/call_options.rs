@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-/// How calls are made: their deadline, and whether to wait for a worker.
+use crate::seam::metadata::Metadata;
+
+/// How calls are made: their deadline, whether to wait for a worker, how
+/// they use the cache, and the metadata they carry.
 ///
 /// Set them on a generated client with `with_options` (or `with_timeout`);
 /// the client is cheap to clone, so a per-call override reads
@@ -18,6 +21,13 @@ pub struct CallOptions {
     /// Whether a call of a cached method skips the cache lookup (and so
     /// refreshes the cached reply).
     pub(crate) bypass_cache: bool,
+    /// Metadata sent with each call.
+    pub(crate) metadata: Metadata,
+    /// Whether a call made while serving another sends that call's
+    /// metadata along (under its own).
+    pub(crate) propagate_metadata: bool,
+    /// Why a metadata entry set here was refused: the calls fail with it.
+    pub(crate) invalid: Option<String>,
 }
 
 impl CallOptions {
@@ -43,6 +53,33 @@ impl CallOptions {
     /// fresh reply, which replaces the cached one.
     pub fn bypass_cache(mut self, bypass: bool) -> Self {
         self.bypass_cache = bypass;
+        self
+    }
+
+    /// Sends text metadata `key: value` with each call; the handler reads
+    /// it with `CallContext::current()?.metadata().get(key)`. A key that
+    /// breaks the rules of [`Metadata`] makes each call fail with
+    /// `INVALID_ARGUMENT` naming it.
+    pub fn metadata(mut self, key: &str, value: impl Into<String>) -> Self {
+        if let Err(why) = self.metadata.insert(key, value) {
+            self.invalid.get_or_insert(why);
+        }
+        self
+    }
+
+    /// Sends binary metadata under `key`, which must end in `-bin`.
+    pub fn metadata_bin(mut self, key: &str, value: impl Into<bytes::Bytes>) -> Self {
+        if let Err(why) = self.metadata.insert_bin(key, value) {
+            self.invalid.get_or_insert(why);
+        }
+        self
+    }
+
+    /// Makes a call made while serving another send that call's metadata
+    /// along, under its own (off by default: metadata often holds
+    /// credentials meant for one service).
+    pub fn propagate_metadata(mut self, propagate: bool) -> Self {
+        self.propagate_metadata = propagate;
         self
     }
 }

@@ -11,10 +11,12 @@ use tracing::{Instrument, field};
 
 use crate::api::bus::Bus;
 use crate::api::call_options::CallOptions;
+use crate::api::interceptor::{InterceptedCall, around};
 use crate::seam::cache_key::CacheKeyWriter;
 use crate::seam::call::{CacheUse, OutgoingCall};
 use crate::seam::context::CallContext;
 use crate::seam::info::{Method, MethodInfo, ServiceInfo};
+use crate::seam::metadata::Metadata;
 use crate::seam::status::Status;
 use crate::seam::trace::TraceParent;
 
@@ -100,24 +102,39 @@ impl Client {
             text,
             bypass: self.options.bypass_cache,
         });
-        let call = OutgoingCall {
-            service: self.service,
+        let intercepted = InterceptedCall {
             method,
-            payload,
+            metadata: self.metadata()?,
             deadline,
-            traceparent: Some(trace),
-            wait_for_worker: self.options.wait_for_worker,
-            cache,
         };
-        let transport = self.bus.transport.call(call).instrument(span.clone());
-        let result = match tokio::time::timeout_at(deadline, transport).await {
-            Ok(reply) => reply,
-            Err(_) => Err(Status::deadline_exceeded(format!(
-                "{} did not answer within its deadline of {} ms",
-                method.full_name,
-                timeout.as_millis()
-            ))),
+        let send = |intercepted: InterceptedCall| async move {
+            intercepted
+                .metadata
+                .check_limits()
+                .map_err(Status::invalid_argument)?;
+            let call = OutgoingCall {
+                service: self.service,
+                method,
+                payload,
+                deadline,
+                traceparent: Some(trace),
+                wait_for_worker: self.options.wait_for_worker,
+                cache,
+                metadata: intercepted.metadata,
+            };
+            let transport = self.bus.transport.call(call);
+            match tokio::time::timeout_at(deadline, transport).await {
+                Ok(reply) => reply,
+                Err(_) => Err(Status::deadline_exceeded(format!(
+                    "{} did not answer within its deadline of {} ms",
+                    method.full_name,
+                    timeout.as_millis()
+                ))),
+            }
         };
+        let result = around(&self.bus.interceptors, intercepted, send)
+            .instrument(span.clone())
+            .await;
         span.record("duration_us", started.elapsed().as_micros() as u64);
         span.record(
             "outcome",
@@ -126,6 +143,21 @@ impl Client {
                 .map_or_else(|status| status.code().as_str(), |_| "OK"),
         );
         result
+    }
+
+    /// The metadata of a call: the options' own, then (when asked) the
+    /// metadata of the call being served.
+    fn metadata(&self) -> Result<Metadata, Status> {
+        if let Some(invalid) = &self.options.invalid {
+            return Err(Status::invalid_argument(invalid.clone()));
+        }
+        let mut metadata = self.options.metadata.clone();
+        if self.options.propagate_metadata {
+            if let Some(outer) = CallContext::current() {
+                metadata.merge_missing(outer.metadata());
+            }
+        }
+        Ok(metadata)
     }
 
     /// Forgets the cached reply of `M` for `request`; true when there was

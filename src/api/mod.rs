@@ -1,7 +1,8 @@
 //! The top layer: what users hold. [`bus::Bus`] connects, [`client::Client`]
 //! calls (generated clients wrap it), [`server::Server`] serves,
 //! [`discovery::Discovery`] looks at what is live, and
-//! [`dynamic::DynamicClient`] calls from descriptors, without generated code.
+//! [`dynamic::DynamicClient`] calls from descriptors, without generated code;
+//! [`interceptor::Interceptor`]s run around calls on either side.
 //!
 //! The API reaches a transport only through `seam::transport::Transport`;
 //! `bus` is the one module that names the transports, to construct them.
@@ -11,5 +12,7 @@ pub(crate) mod call_options;
 pub(crate) mod client;
 pub(crate) mod discovery;
 pub(crate) mod dynamic;
+pub(crate) mod intercepted;
+pub(crate) mod interceptor;
 pub(crate) mod server;
 pub(crate) mod watch;

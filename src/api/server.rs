@@ -4,6 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::api::bus::Bus;
+use crate::api::intercepted::Intercepted;
+use crate::api::interceptor::{Interceptor, Interceptors};
 use crate::seam::error::{Error, ErrorKind};
 use crate::seam::server_config::{Mode, ServerConfig};
 use crate::seam::service::Service;
@@ -23,6 +25,8 @@ pub struct Server {
     services: Vec<Arc<dyn Service>>,
     /// How to run.
     config: ServerConfig,
+    /// What runs around every call of every service.
+    interceptors: Vec<Arc<dyn Interceptor>>,
 }
 
 impl Server {
@@ -32,12 +36,21 @@ impl Server {
             bus: bus.clone(),
             services: Vec::new(),
             config: ServerConfig::default(),
+            interceptors: Vec::new(),
         }
     }
 
     /// Adds a service (a generated `<Name>Server` around an implementation).
     pub fn add_service(mut self, service: impl Service) -> Self {
         self.services.push(Arc::new(service));
+        self
+    }
+
+    /// Runs `interceptor` around every call of every service of this server
+    /// (after the interceptors added before it): it sees the call's
+    /// metadata before the handler, and may reject the call.
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
         self
     }
 
@@ -81,7 +94,21 @@ impl Server {
                 format!("service {} was added to the server twice", twice[0]),
             ));
         }
-        let worker = self.bus.transport.start(self.services, self.config).await?;
+        let services = if self.interceptors.is_empty() {
+            self.services
+        } else {
+            let interceptors: Interceptors = self.interceptors.into();
+            self.services
+                .into_iter()
+                .map(|inner| {
+                    Arc::new(Intercepted {
+                        inner,
+                        interceptors: Arc::clone(&interceptors),
+                    }) as Arc<dyn Service>
+                })
+                .collect()
+        };
+        let worker = self.bus.transport.start(services, self.config).await?;
         Ok(RunningServer { worker })
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::seam::info::{MethodInfo, ServiceInfo};
+use crate::seam::metadata::Metadata;
 use crate::seam::trace::TraceParent;
 
 /// The deadline of a call whose method declares no `timeout_ms`.
@@ -28,6 +29,8 @@ pub(crate) struct OutgoingCall {
     pub wait_for_worker: bool,
     /// For a method whose replies are cached: how to use the cache.
     pub cache: Option<CacheUse>,
+    /// The call's metadata, checked against the limits.
+    pub metadata: Metadata,
 }
 
 /// How a call of a cached method uses the cache.

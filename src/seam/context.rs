@@ -1,13 +1,19 @@
-//! The context of the call a handler is serving: its deadline and trace.
+//! The context of the call a handler is serving: its deadline, trace and
+//! metadata.
 //!
 //! A worker runs each handler inside the context of its call. When the
 //! handler calls another service, the new call inherits the deadline (it
-//! can only be shorter) and the trace, with no parameter to pass along.
+//! can only be shorter) and the trace, with no parameter to pass along;
+//! the metadata only when the nested call asks for it
+//! (`CallOptions::propagate_metadata`), since it may hold credentials meant
+//! for this service alone.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::seam::metadata::Metadata;
 
 tokio::task_local! {
     static CURRENT: CallContext;
@@ -20,6 +26,8 @@ pub struct CallContext {
     deadline: Instant,
     /// The caller's W3C trace context, when it sent one.
     traceparent: Option<String>,
+    /// The call's metadata.
+    metadata: Metadata,
 }
 
 impl CallContext {
@@ -27,7 +35,19 @@ impl CallContext {
         CallContext {
             deadline,
             traceparent,
+            metadata: Metadata::new(),
         }
+    }
+
+    /// The same context with `metadata`.
+    pub(crate) fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// The metadata the caller (and its interceptors) sent.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
     }
 
     /// The context of the call the current task is serving, if any.

@@ -10,7 +10,8 @@
 //! call on its way out); `info`, `cache_key` and `service` (what the
 //! generator emits and servers run); `status` and `error` (failures);
 //! `instance`, `versions` and `compat` (what is registered, and the version
-//! rules); `server_config`, `context`, `trace`, `stats`, `debug_report`;
+//! rules); `server_config`, `context` and `metadata` (what a handler knows
+//! of its call), `trace`, `stats`, `debug_report`;
 //! `wire` (the envelopes in Redis).
 
 pub(crate) mod cache_key;
@@ -21,6 +22,7 @@ pub(crate) mod debug_report;
 pub(crate) mod error;
 pub(crate) mod info;
 pub(crate) mod instance;
+pub(crate) mod metadata;
 pub(crate) mod server_config;
 pub(crate) mod service;
 pub(crate) mod stats;

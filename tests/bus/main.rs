@@ -21,6 +21,7 @@ mod errors;
 mod faults;
 mod hostile;
 mod in_process;
+mod metadata;
 mod no_live_worker;
 mod reconnect;
 mod samples;

@@ -198,6 +198,12 @@ impl Caller {
             traceparent: call.traceparent.map(|t| t.to_string()).unwrap_or_default(),
             cache_refresh,
             wait_for_worker: call.wait_for_worker,
+            metadata: call
+                .metadata
+                .entries()
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
         };
         let service = self
             .keys

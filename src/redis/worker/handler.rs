@@ -24,6 +24,7 @@ use crate::seam::context::CallContext;
 use crate::seam::debug_report::{self, Failure, panic_message};
 use crate::seam::error::{Error, ErrorKind};
 use crate::seam::info::MethodInfo;
+use crate::seam::metadata::Metadata;
 use crate::seam::server_config::Mode;
 use crate::seam::service::unknown_method;
 use crate::seam::status::Status;
@@ -233,6 +234,16 @@ async fn run(
     id: CallId,
     deadline: tokio::time::Instant,
 ) -> Option<Result<Vec<u8>, Status>> {
+    // Checked like anything else a request says: it may come from anyone.
+    let metadata = match Metadata::from_wire(request.metadata.clone()) {
+        Ok(metadata) => metadata,
+        Err(why) => {
+            return Some(Err(Status::invalid_argument(format!(
+                "the request to {} carries bad metadata: {why}",
+                method.full_name
+            ))));
+        }
+    };
     let parent = TraceParent::parse(&request.traceparent);
     let own = parent.map_or_else(TraceParent::new_root, TraceParent::child);
     let span = tracing::info_span!(
@@ -246,7 +257,7 @@ async fn run(
         outcome = field::Empty,
         duration_us = field::Empty,
     );
-    let context = CallContext::new(deadline, Some(own.to_string()));
+    let context = CallContext::new(deadline, Some(own.to_string())).with_metadata(metadata);
     let started = StdInstant::now();
     let call = context.scope(served.service.call(method.name, &request.payload));
     let result = tokio::time::timeout_at(deadline, AssertUnwindSafe(call).catch_unwind())

@@ -8,7 +8,7 @@
 /// A worker trusts nothing here that it can work out itself: it derives the
 /// reply list from `reply_client` (checked against the key grammar) and a
 /// cached reply's entry and generation from the request and Redis.
-#[derive(Clone, PartialEq, Eq, Hash, crate::seam::wire::codegen::prost::Message)]
+#[derive(Clone, PartialEq, crate::seam::wire::codegen::prost::Message)]
 #[prost(prost_path = "crate::seam::wire::codegen::prost")]
 pub struct Request {
     /// The method's proto name inside its service, e.g. "Sum".
@@ -42,6 +42,15 @@ pub struct Request {
     /// from such a time answers UNAVAILABLE instead of running it.
     #[prost(bool, tag = "12")]
     pub wait_for_worker: bool,
+    /// The call's metadata (see `Metadata`): keys are lowercase letters, digits,
+    /// `-`, `_` and `.`; values are UTF-8 text unless the key ends in `-bin`.
+    /// The worker checks the rules and limits and refuses a request breaking
+    /// them with INVALID_ARGUMENT.
+    #[prost(map = "string, bytes", tag = "13")]
+    pub metadata: ::std::collections::HashMap<
+        crate::seam::wire::codegen::prost::alloc::string::String,
+        crate::seam::wire::codegen::prost::bytes::Bytes,
+    >,
 }
 /// The outcome of one call, pushed onto the caller's reply list.
 #[derive(Clone, PartialEq, Eq, Hash, crate::seam::wire::codegen::prost::Message)]
