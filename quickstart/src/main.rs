@@ -8,7 +8,9 @@ struct Calculator;
 #[redis_bus::codegen::async_trait]
 impl Math for Calculator {
     async fn sum(&self, request: math::SumRequest) -> Result<math::SumReply, redis_bus::Status> {
-        Ok(math::SumReply { sum: request.a + request.b })
+        Ok(math::SumReply {
+            sum: request.a + request.b,
+        })
     }
 }
 
@@ -29,7 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let math = MathClient::new(&bus);
     let reply = math.sum(math::SumRequest { a: 1, b: 2 }).await?;
     println!("1 + 2 = {}", reply.sum);
-    math.clear_cache().sum(&math::SumRequest { a: 1, b: 2 }).await?; // one request
+    math.clear_cache()
+        .sum(&math::SumRequest { a: 1, b: 2 })
+        .await?; // one request
     math.clear_cache().sum_all().await?; // every sum, in O(1)
 
     worker.shutdown().await?;

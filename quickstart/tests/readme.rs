@@ -33,7 +33,10 @@ fn the_readme_prints_every_file_of_the_quick_start() {
     let dependencies = &dependencies[..dependencies.find("[dev-dependencies]").unwrap()];
     let printed = dependencies
         .replace("path = \"..\"", "path = \"../redis-bus\"")
-        .replace("path = \"../redis-bus-build\"", "path = \"../redis-bus/redis-bus-build\"");
+        .replace(
+            "path = \"../redis-bus-build\"",
+            "path = \"../redis-bus/redis-bus-build\"",
+        );
     assert!(
         readme.contains(printed.trim_end()),
         "README.md does not print the quick start's dependencies as they are:\n{printed}"
