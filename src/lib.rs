@@ -4,16 +4,32 @@
 //! message types, an async server trait, a server and a typed client per
 //! service. A [`Bus`] carries the calls; a [`Server`] runs implementations.
 //!
-//! ```ignore
-//! pub mod math {
-//!     redis_bus::include_proto!("math");
-//! }
-//! use math::math_bus::{Math, MathClient, MathServer};
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The samples' generated code; yours comes from `include_proto!`:
+//! // `pub mod math { redis_bus::include_proto!("math"); }`
+//! use generated_examples::math::SumRequest;
+//! use generated_examples::math::math_bus::{MathClient, MathServer};
+//! use generated_examples::services::MathService;
 //!
-//! let bus = redis_bus::Bus::in_memory();
-//! let _server = redis_bus::Server::new(&bus).add_service(MathServer::new(MyMath)).start().await?;
+//! let bus = redis_bus::Bus::in_memory(); // or Bus::connect(url, name) for Redis
+//! let _server = redis_bus::Server::new(&bus)
+//!     .add_service(MathServer::new(MathService))
+//!     .start()
+//!     .await?;
 //! let math = MathClient::new(&bus);
-//! let reply = math.sum(math::SumRequest { a: 1, b: 2 }).await?;
+//! assert_eq!(math.sum(SumRequest { a: 1, b: 2 }).await?.sum, 3);
+//!
+//! // What is live, and calls from JSON without generated code:
+//! let live = bus.discovery().services().await?;
+//! assert_eq!(live[0].name, "math.Math");
+//! let dynamic = redis_bus::DynamicClient::connect(&bus, "math.Math").await?;
+//! let request = dynamic.request_from_json("Sum", r#"{"a": 2, "b": 3}"#)?;
+//! let reply = dynamic.call("Sum", &request).await?;
+//! assert_eq!(reply.get_field_by_name("sum").unwrap().as_i64(), Some(5));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Layout

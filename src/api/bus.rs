@@ -59,7 +59,28 @@ impl Bus {
 
     /// A bus that lives in this process only, for unit tests of services
     /// and their callers: calls go straight to the served implementation,
-    /// still encoded and decoded as on the wire.
+    /// still encoded and decoded as on the wire, with what a test can see
+    /// of Redis: the result cache (hits, TTLs, clearing, one handler run
+    /// for identical misses), metadata and interceptors, deadlines, and
+    /// `UNAVAILABLE` without a worker.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use generated_examples::math::SumRequest;
+    /// use generated_examples::math::math_bus::{MathClient, MathServer};
+    /// use generated_examples::services::MathService;
+    ///
+    /// let bus = redis_bus::Bus::in_memory();
+    /// let _server = redis_bus::Server::new(&bus)
+    ///     .add_service(MathServer::new(MathService))
+    ///     .start()
+    ///     .await?;
+    /// let math = MathClient::new(&bus);
+    /// assert_eq!(math.sum(SumRequest { a: 1, b: 2 }).await?.sum, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn in_memory() -> Bus {
         Bus {
             transport: Arc::new(MemoryTransport::default()),

@@ -7,6 +7,7 @@ mod common;
 
 mod acl;
 mod bad_input;
+mod both_buses;
 mod bounded_growth;
 mod cache;
 mod cache_keys;

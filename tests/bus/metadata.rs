@@ -2,7 +2,7 @@
 //! read, set and refuse, and nested calls carry metadata along only when
 //! asked. Every test runs on Redis and on the in-memory bus.
 
-use crate::common;
+use crate::common::{self, on_each_bus};
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -53,17 +53,6 @@ impl Math for Tenanted {
             }),
         })
     }
-}
-
-/// Runs `test` on a bus over Redis and on an in-memory bus.
-async fn on_each_bus<F, Fut>(test: F)
-where
-    F: Fn(Bus) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let (_redis, bus) = common::redis_and_bus().await;
-    test(bus).await;
-    test(Bus::in_memory()).await;
 }
 
 async fn serve(bus: &Bus, server: impl FnOnce(Server) -> Server) -> redis_bus::RunningServer {

@@ -58,6 +58,18 @@ pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> 
     }
 }
 
+/// Runs `test` on a bus over Redis and on an in-memory bus: what a unit
+/// test sees on the one it must see on the other.
+pub async fn on_each_bus<F, Fut>(test: F)
+where
+    F: Fn(Bus) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (_redis, bus) = redis_and_bus().await;
+    test(bus).await;
+    test(Bus::in_memory()).await;
+}
+
 /// A bus named `test` on `redis`, with the near cache on.
 pub async fn near_cache_bus(redis: &RedisServer) -> Bus {
     Bus::builder(&redis.url(), "test")

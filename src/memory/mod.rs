@@ -1,7 +1,9 @@
 //! The in-memory transport: a bus inside one process, for unit tests of
 //! services and of code that calls them. Calls still go through encoding
-//! and decoding, deadlines, the "no live worker" check and the server
-//! modes (`serve_once`, debug), like on Redis.
+//! and decoding, deadlines, the "no live worker" check, the result cache
+//! (`cache`) and the server modes (`serve_once`, debug), like on Redis.
+
+mod cache;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -13,6 +15,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use self::cache::MemoryCache;
 use crate::seam::call::OutgoingCall;
 use crate::seam::context::CallContext;
 use crate::seam::debug_report::{self, Failure};
@@ -27,6 +30,8 @@ use crate::seam::transport::{RegistryEvents, Transport, Worker};
 pub(crate) struct MemoryTransport {
     /// Served instances, shared with the workers that remove themselves.
     registry: Arc<Registry>,
+    /// Cached replies.
+    cache: MemoryCache,
 }
 
 /// Live instances by service name.
@@ -73,17 +78,9 @@ struct WorkerState {
     fatal: Mutex<Option<Error>>,
 }
 
-#[async_trait]
-impl Transport for MemoryTransport {
-    fn bus_name(&self) -> &str {
-        "in-memory"
-    }
-
-    fn location(&self) -> &str {
-        "this process"
-    }
-
-    async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+impl MemoryTransport {
+    /// Runs `call` on a live instance (waiting for one if the call asks).
+    async fn run(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         let major = call.service.major_version();
         let instance = loop {
             // Listen before looking, so that a start in between is not missed.
@@ -144,18 +141,40 @@ impl Transport for MemoryTransport {
         }
         outcome
     }
+}
+
+#[async_trait]
+impl Transport for MemoryTransport {
+    fn bus_name(&self) -> &str {
+        "in-memory"
+    }
+
+    fn location(&self) -> &str {
+        "this process"
+    }
+
+    async fn call(&self, mut call: OutgoingCall) -> Result<Bytes, Status> {
+        // As on Redis, a hit needs no worker.
+        match call.cache.take() {
+            Some(cache) => {
+                let method = call.method;
+                let run = self.run(call);
+                self.cache.call(method, cache.text, cache.bypass, run).await
+            }
+            None => self.run(call).await,
+        }
+    }
 
     async fn clear_cache(
         &self,
-        _method: &'static crate::seam::info::MethodInfo,
-        _text: Option<&str>,
+        method: &'static crate::seam::info::MethodInfo,
+        text: Option<&str>,
     ) -> Result<bool, Error> {
-        // The in-memory bus caches nothing: there is nothing to clear.
-        Ok(false)
+        Ok(self.cache.clear(method, text))
     }
 
     async fn stats(&self) -> Result<Vec<crate::seam::stats::MethodStats>, Error> {
-        Ok(Vec::new())
+        Ok(self.cache.stats())
     }
 
     async fn flush_stats(&self) -> Result<(), Error> {
