@@ -76,6 +76,15 @@ pub use seam::stats::MethodStats;
 pub use seam::status::{Code, Status};
 pub use seam::wire;
 
+/// The attribute that service implementations put on their `impl` of a
+/// generated trait (`#[redis_bus::async_trait]`), so that they need no
+/// `async-trait` dependency of their own.
+pub use async_trait::async_trait;
+/// The protobuf well-known types (`Timestamp`, `Duration`, `Any`, ...) as
+/// generated messages use them, so that they need no `prost-types`
+/// dependency of their own.
+pub use prost_types;
+
 /// Includes the Rust that `redis_bus_build::compile_protos` generated for a
 /// proto package, from `OUT_DIR`, in place; give the package a module:
 ///

@@ -5,7 +5,7 @@ use math::math_bus::{Math, MathClient, MathServer};
 
 struct Calculator;
 
-#[redis_bus::codegen::async_trait]
+#[redis_bus::async_trait]
 impl Math for Calculator {
     async fn sum(&self, request: math::SumRequest) -> Result<math::SumReply, redis_bus::Status> {
         Ok(math::SumReply {

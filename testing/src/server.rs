@@ -228,6 +228,8 @@ pub struct RedisServerBuilder {
     /// Whether the server is a Redis Cluster node: it then gets the cluster
     /// flags and a port whose bus port (port + 10000) is free as well.
     cluster_node: bool,
+    /// The ports the server may take, when chosen (else any free one).
+    ports: Option<std::ops::RangeInclusive<u16>>,
 }
 
 impl RedisServerBuilder {
@@ -239,6 +241,7 @@ impl RedisServerBuilder {
             ready_check: ReadyCheck::default(),
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
             cluster_node: false,
+            ports: None,
         }
     }
 
@@ -283,6 +286,14 @@ impl RedisServerBuilder {
         self
     }
 
+    /// Starts the server on a port of `ports` (`6400..=6499`, or one port
+    /// `6400..=6400`) instead of any free one: for a firewall, or to find
+    /// the server from outside the test. Ports in use are skipped.
+    pub fn ports(mut self, ports: std::ops::RangeInclusive<u16>) -> Self {
+        self.ports = Some(ports);
+        self
+    }
+
     /// Makes the server a Redis Cluster node (used by `RedisCluster`).
     pub(crate) fn cluster_node(mut self) -> Self {
         self.cluster_node = true;
@@ -296,6 +307,20 @@ impl RedisServerBuilder {
     /// cannot be run. A port taken by another process in the meantime is
     /// retried on a new port a few times.
     pub fn start(&self) -> Result<RedisServer, HarnessError> {
+        if let Some(ports) = &self.ports {
+            let mut candidates = ports.clone();
+            return self.start_on(move || {
+                candidates
+                    .by_ref()
+                    .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+                    .ok_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::AddrInUse,
+                            "every port of the chosen range is in use",
+                        )
+                    })
+            });
+        }
         if self.cluster_node {
             self.start_on(free_cluster_port)
         } else {

@@ -346,3 +346,26 @@ fn cluster_of_fewer_than_three_masters_is_refused() {
     let message = error.to_string();
     assert!(message.contains("at least 3 masters"), "{message}");
 }
+
+#[test]
+fn a_chosen_port_range_is_kept_and_taken_ports_are_skipped() {
+    // Hold the first port of a range of free ports, so the server must
+    // skip it.
+    let first = redis_bus_testing::free_port().expect("a free port");
+    let held = std::net::TcpListener::bind(("127.0.0.1", first));
+    let server = RedisServer::builder()
+        .ports(first..=first.saturating_add(20))
+        .start()
+        .expect("a port of the range is free");
+    assert!(
+        (first..=first.saturating_add(20)).contains(&server.port()),
+        "{}",
+        server.port()
+    );
+    if held.is_ok() {
+        assert_ne!(server.port(), first, "the held port is skipped");
+    }
+    let mut connection = connect(&server.url()).expect("it accepts connections");
+    let pong: String = query(&mut connection, &["PING"]).expect("it answers");
+    assert_eq!(pong, "PONG");
+}
