@@ -39,7 +39,7 @@
 //!
 //! | layer | modules | what |
 //! | --- | --- | --- |
-//! | the public API | `api` (`bus`, `client`, `call_options`, `interceptor`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
+//! | the public API | `api` (`bus`, `client`, `call_options`, `interceptor`, `metrics`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
 //! | the transports | `redis`, `memory` | what carries calls: Redis, or this process for unit tests; neither knows the other |
 //! | the seam | `seam` (`transport`, `call`, `info`, `service`, `status`, `error`, `instance`, `metadata`, `versions`, `compat`, `server_config`, `context`, `trace`, `stats`, `cache_key`, `debug_report`, `wire`) | the traits a transport implements and the plain data both sides share |
 //!
@@ -62,6 +62,8 @@ pub use api::client::Client;
 pub use api::discovery::Discovery;
 pub use api::dynamic::DynamicClient;
 pub use api::interceptor::{InterceptedCall, Interceptor};
+#[cfg(feature = "metrics")]
+pub use api::metrics::Metrics;
 pub use api::server::{RunningServer, Server};
 pub use api::watch::{Change, Watch};
 pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};

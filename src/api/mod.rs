@@ -14,5 +14,7 @@ pub(crate) mod discovery;
 pub(crate) mod dynamic;
 pub(crate) mod intercepted;
 pub(crate) mod interceptor;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 pub(crate) mod server;
 pub(crate) mod watch;

@@ -58,6 +58,17 @@ impl MemoryCache {
         let key = (method.full_name, text);
         if !bypass {
             let hit = self.current(&key);
+            #[cfg(feature = "metrics")]
+            match hit {
+                Some(_) => {
+                    metrics::counter!("redis_bus_cache_hits_total", "method" => method.full_name)
+                        .increment(1)
+                }
+                None => {
+                    metrics::counter!("redis_bus_cache_misses_total", "method" => method.full_name)
+                        .increment(1)
+                }
+            }
             self.count(method.full_name, |counts| match hit {
                 Some(_) => counts.0 += 1,
                 None => counts.1 += 1,

@@ -91,11 +91,15 @@ impl Stats {
 
     /// A call of `method` of `service` answered from the cache.
     pub(crate) fn cache_hit(&self, service: &'static ServiceInfo, method: &'static str) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("redis_bus_cache_hits_total", "method" => method).increment(1);
         self.see(service, method, |seen| seen.0 += 1);
     }
 
     /// A call of `method` of `service` that missed the cache.
     pub(crate) fn cache_miss(&self, service: &'static ServiceInfo, method: &'static str) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("redis_bus_cache_misses_total", "method" => method).increment(1);
         self.see(service, method, |seen| seen.1 += 1);
     }
 

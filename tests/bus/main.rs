@@ -23,6 +23,8 @@ mod faults;
 mod hostile;
 mod in_process;
 mod metadata;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod no_live_worker;
 mod reconnect;
 mod samples;
