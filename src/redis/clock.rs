@@ -12,6 +12,21 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use redis::aio::ConnectionLike;
 use tokio::time::Instant;
 
+/// How long after its registration expired a worker still counts as live
+/// for a caller: more than the clocks of any client and worker of the bus
+/// disagree (each measures the bus clock, Redis's, to within a round
+/// trip). A caller tells its call `UNAVAILABLE` only when no worker was
+/// live within this margin; a worker runs a request only while its own
+/// registration is live or lapsed by less than [`WORKER_GRACE_MS`], half
+/// the margin; and a worker joining orphans the queue only when no worker
+/// was live within the margin. So a call told `UNAVAILABLE` is never run,
+/// and a registration that lapsed for a moment (a slow beat) costs no call.
+pub(crate) const LIVENESS_MARGIN_MS: i64 = 2_000;
+
+/// How long after its registration lapsed a worker still runs what it
+/// takes; see [`LIVENESS_MARGIN_MS`].
+pub(crate) const WORKER_GRACE_MS: i64 = LIVENESS_MARGIN_MS / 2;
+
 /// Converts between local instants and bus time (milliseconds since the
 /// Unix epoch on the Redis server's clock).
 #[derive(Debug, Default)]

@@ -68,7 +68,8 @@ return out
 });
 
 /// Registers worker `ARGV[1]` as live until bus time `ARGV[2]` in
-/// `instances` (`KEYS[1]`), at bus time `ARGV[3]`.
+/// `instances` (`KEYS[1]`); `ARGV[3]` is the bus time now minus the
+/// liveness margin (`clock::LIVENESS_MARGIN_MS`).
 ///
 /// A worker joining for the first time passes in `ARGV[4]` the service's
 /// join count (`KEYS[4]`) that it read before checking that its schema fits
@@ -107,8 +108,8 @@ return redis.call('LLEN', KEYS[3])
 /// it in `taken` (`KEYS[2]`) or `landing` (`KEYS[3]`) were never answered:
 /// they go back to the head of the queue `KEYS[4]` for another worker.
 ///
-/// When no other worker is live (at bus time `ARGV[2]`), this was the last
-/// one: the queue moves onto its orphans list `KEYS[6]`, for the stopping
+/// When no other worker was live within the liveness margin (`ARGV[2]` is
+/// the bus time now minus the margin), this was the last one: the queue moves onto its orphans list `KEYS[6]`, for the stopping
 /// worker to answer at once (`UNAVAILABLE`, or queued again for callers
 /// that wait) instead of leaving every caller to its deadline. When another
 /// worker is live and orphans are left that the stopping worker could not

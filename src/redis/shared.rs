@@ -25,7 +25,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Arg, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 
 /// How long any command on the shared connection may wait for its answer.
-pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The shared connection: cheap to clone; clones share the connection.
 #[derive(Clone)]

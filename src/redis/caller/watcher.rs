@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::pending::Pending;
-use super::writer::LIVENESS_MARGIN_MS;
-use crate::redis::clock::BusClock;
+use crate::redis::clock::{BusClock, LIVENESS_MARGIN_MS};
 use crate::redis::keys::Keys;
 use crate::redis::shared::SharedConnection;
 use crate::seam::status::Status;

@@ -29,7 +29,7 @@ use redis::{ServerError, Value};
 use tokio::sync::mpsc;
 
 use super::pending::Pending;
-use crate::redis::clock::BusClock;
+use crate::redis::clock::{BusClock, LIVENESS_MARGIN_MS};
 use crate::redis::envelope::CallId;
 use crate::redis::keys::Keys;
 use crate::redis::registry;
@@ -43,13 +43,6 @@ const MAX_BATCH: usize = 256;
 
 /// About how long a resend after a failed send waits.
 const RESEND_PAUSE: Duration = Duration::from_millis(50);
-
-/// How long after its registration expired a worker still counts as live
-/// for the liveness check: more than the clocks of any client and worker
-/// of the bus disagree (each measures the bus clock, Redis's, to within a
-/// round trip), so that a worker which takes a request after the check
-/// always finds its own registration expired too, and does not run it.
-pub(crate) const LIVENESS_MARGIN_MS: i64 = 2_000;
 
 /// One request on its way to a queue.
 #[derive(Debug)]

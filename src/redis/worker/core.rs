@@ -14,7 +14,7 @@ use super::handler::handle;
 use super::replier::Completion;
 use super::taken::Taken;
 use crate::redis::blocking::Location;
-use crate::redis::clock::BusClock;
+use crate::redis::clock::{BusClock, WORKER_GRACE_MS};
 use crate::redis::connection::Connector;
 use crate::redis::keys::{Keys, ServiceKeys};
 use crate::redis::settings::RedisSettings;
@@ -168,9 +168,11 @@ impl Core {
         self.live_until.store(until, Ordering::Release);
     }
 
-    /// Whether this worker's registration is live now, as far as it knows.
+    /// Whether this worker may run what it takes: its registration is live,
+    /// or lapsed less than `WORKER_GRACE_MS` ago, as far as it knows.
     pub(crate) fn is_live(&self) -> bool {
-        self.clock.now_ms() < self.live_until.load(Ordering::Acquire)
+        let until = self.live_until.load(Ordering::Acquire);
+        self.clock.now_ms() < until.saturating_add(WORKER_GRACE_MS)
     }
 
     /// Starts the handler of `taken`, holding `permit`.

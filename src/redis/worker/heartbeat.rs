@@ -22,6 +22,7 @@ use super::orphans;
 use super::registration;
 use super::reports;
 use super::taken::{Origin, Taken};
+use crate::redis::clock::LIVENESS_MARGIN_MS;
 use crate::redis::scripts;
 use crate::redis::shared::{Refused, SharedConnection};
 
@@ -61,7 +62,8 @@ pub(crate) async fn beat_joining(
             .arg(served.keys.joins())
             .arg(&core.instance_id)
             .arg(expires)
-            .arg(now)
+            // Orphans only when no worker was live within the margin.
+            .arg(now - LIVENESS_MARGIN_MS)
             .arg(expected);
         pipe.cmd("PEXPIRE")
             .arg(served.keys.instance(&core.instance_id))

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use self::core::WorkerParts;
 use self::core::{Core, Served};
+use crate::redis::clock::LIVENESS_MARGIN_MS;
 use crate::redis::connection::redis_error;
 use crate::redis::{blocking, scripts};
 use crate::seam::error::Error;
@@ -142,7 +143,7 @@ impl RedisWorker {
                 .key(&served.orphans)
                 .key(served.keys.joins())
                 .arg(&self.core.instance_id)
-                .arg(self.core.clock.now_ms())
+                .arg(self.core.clock.now_ms() - LIVENESS_MARGIN_MS)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(|error| redis_error("cannot deregister the worker", error))?;
