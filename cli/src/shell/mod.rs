@@ -5,7 +5,8 @@
 //! Layout: `parse` (what a line asks for) with `words` (cutting a line
 //! whose JSON keeps its spaces), `catalog` (what is live, kept fresh),
 //! `completion` with `json_keys` (what Tab offers), `interactive`
-//! (rustyline) with `history` (where the history file lives), `lines`
+//! (rustyline) with `history` (where the history file lives) and
+//! `typeahead` (lines typed while one runs, and Ctrl-C), `lines`
 //! (the line interface).
 
 mod catalog;
@@ -15,6 +16,7 @@ mod interactive;
 mod json_keys;
 mod lines;
 mod parse;
+mod typeahead;
 mod words;
 
 use std::io::IsTerminal;

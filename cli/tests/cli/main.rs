@@ -11,4 +11,5 @@ mod cleanup;
 mod inspect;
 mod shell;
 mod stats;
+mod terminal;
 mod wkt;
