@@ -110,6 +110,9 @@ pub(crate) enum BusCommand {
         /// Only this service's methods, e.g. math.Math.
         service: Option<String>,
     },
+    /// Services and instances coming and going (with their versions), one
+    /// line each as they happen, until Ctrl-C.
+    Watch,
     /// Removes every key of the bus (queues, registrations, cache,
     /// statistics), after saying how many.
     Cleanup {

@@ -7,6 +7,7 @@ mod cleanup;
 mod describe;
 mod services;
 mod stats;
+mod watch;
 
 use crate::args::{BusCommand, CacheCommand};
 use crate::confirm::Confirm;
@@ -38,5 +39,6 @@ pub(crate) async fn run(
         }
         BusCommand::Stats { service } => stats::run(session, service.as_deref()).await,
         BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
+        BusCommand::Watch => watch::run(session).await,
     }
 }
