@@ -2,9 +2,21 @@
 //! are shared with the shell, which parses each of its lines with the same
 //! definitions, so a command reads the same in both places.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::target::Target;
+
+/// Reads the command line (exiting with clap's message when it does not
+/// parse). `--help` shows `[env: REDIS_BUS=value]` only when the variable
+/// is set: an empty `REDIS_BUS=` would look like a bus named "".
+pub(crate) fn parse() -> Cli {
+    let mut command = Cli::command();
+    if std::env::var_os("REDIS_BUS").is_none() {
+        command = command.mut_arg("bus", |arg| arg.hide_env_values(true));
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
 
 /// Look at a redis-bus bus and poke it: services, descriptions, calls from
 /// JSON, caches, statistics, cleanup, and an interactive shell.
@@ -36,10 +48,15 @@ pub(crate) struct Connection {
     /// The bus name: services on other buses of the same Redis are not seen.
     #[arg(long, env = "REDIS_BUS", default_value = "default", global = true)]
     pub(crate) bus: String,
-    /// The deadline of each call, in milliseconds (default: the method's
-    /// timeout_ms option, else 30 s).
+    /// The deadline of each call, and of connecting, in milliseconds
+    /// (default: the method's timeout_ms option, else 30 s; connecting:
+    /// 10 s).
     #[arg(long, value_name = "MS", global = true)]
     pub(crate) timeout: Option<u64>,
+    /// Print data and errors as JSON (errors as one line on stderr).
+    // Its own id: the requests of `call` and `cache clear` are `json` too.
+    #[arg(long = "json", id = "output_json", global = true)]
+    pub(crate) json: bool,
 }
 
 /// The subcommands of `redis-bus`.
@@ -68,11 +85,21 @@ pub(crate) enum BusCommand {
     /// Calls a method with a request given as JSON and prints the reply as
     /// JSON.
     Call {
-        /// The method, e.g. math.Math/Sum.
+        /// The method, e.g. math.Math/Sum, or Math/Sum when only one live
+        /// service is called Math.
         target: Target,
-        /// The request in the protobuf JSON mapping, e.g. '{"a": 1, "b": 2}'.
-        #[arg(default_value = "{}")]
-        json: String,
+        /// The request in the protobuf JSON mapping (`{}` when left out);
+        /// `describe SERVICE` shows the fields.
+        #[arg(conflicts_with_all = ["data", "lines"])]
+        json: Option<String>,
+        /// The request: JSON, @FILE to read it from a file, or @- to read
+        /// it from stdin.
+        #[arg(short, long, value_name = "JSON|@FILE|@-", conflicts_with = "lines")]
+        data: Option<String>,
+        /// One request per line of stdin (JSON lines), one result per line
+        /// on stdout: {"reply": ...} or {"error": ...}.
+        #[arg(long)]
+        lines: bool,
     },
     /// Cached replies.
     #[command(subcommand)]
@@ -83,6 +110,9 @@ pub(crate) enum BusCommand {
         /// Only this service's methods, e.g. math.Math.
         service: Option<String>,
     },
+    /// Services and instances coming and going (with their versions), one
+    /// line each as they happen, until Ctrl-C.
+    Watch,
     /// Removes every key of the bus (queues, registrations, cache,
     /// statistics), after saying how many.
     Cleanup {

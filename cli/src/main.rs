@@ -8,7 +8,8 @@
 //!
 //! Layout: `args` (the command line, shared with the shell), `session` (a
 //! connected bus and the options of calls), `failure` (one-line errors),
-//! `target` (`SERVICE/METHOD`), `commands` (one module per subcommand),
+//! `target` (`SERVICE/METHOD`), `names`
+//! (short names and "did you mean"), `commands` (one module per subcommand),
 //! `table`, `proto_text` and `human` (how things are shown), `output`
 //! (writing to stdout), `confirm` (asking before destroying), `shell` (the
 //! interactive shell and its line interface).
@@ -18,6 +19,7 @@ mod commands;
 mod confirm;
 mod failure;
 mod human;
+mod names;
 mod output;
 mod proto_text;
 mod session;
@@ -27,8 +29,6 @@ mod target;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::args::{Cli, Command};
 use crate::confirm::Terminal;
 use crate::failure::Failure;
@@ -36,12 +36,13 @@ use crate::session::Session;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = args::parse();
+    let json = cli.connection.json;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            failure.report();
-            ExitCode::FAILURE
+            failure.report(json);
+            ExitCode::from(failure.exit())
         }
     }
 }

@@ -12,12 +12,18 @@ pub(super) async fn clear(
     target: &Target,
     json: Option<&str>,
 ) -> Result<String, Failure> {
-    let client = session.client(&target.service).await?;
+    let (client, target) = session.method(target).await?;
+    let target = &target;
     let Some(json) = json else {
         client
             .clear_cache(&target.method, None)
             .await
             .map_err(|status| Failure::refused(&status))?;
+        if session.json() {
+            return Ok(
+                serde_json::json!({"method": target.to_string(), "cleared": "all"}).to_string(),
+            );
+        }
         return Ok(format!("cleared every cached reply of {target}\n"));
     };
     let request = client
@@ -28,6 +34,11 @@ pub(super) async fn clear(
         .await
         .map_err(|status| Failure::refused(&status))?;
     let json = json.trim();
+    if session.json() {
+        return Ok(
+            serde_json::json!({"method": target.to_string(), "cleared": cleared}).to_string(),
+        );
+    }
     Ok(if cleared {
         format!("cleared the cached reply of {target} for {json}\n")
     } else {

@@ -19,6 +19,9 @@ pub(super) async fn run(
     let name = bus.name();
     let count = bus.count_keys().await?;
     if count == 0 {
+        if session.json() {
+            return Ok(serde_json::json!({"removed": 0, "live_workers": 0}).to_string());
+        }
         return Ok(format!("bus {name:?} holds no keys\n"));
     }
     let keys = human::count(count, "key", "keys");
@@ -37,6 +40,9 @@ pub(super) async fn run(
     // Counted before removing: the registrations go with the keys.
     let workers = live_workers(session).await?;
     let removed = bus.cleanup().await?;
+    if session.json() {
+        return Ok(serde_json::json!({"removed": removed, "live_workers": workers}).to_string());
+    }
     let mut out = format!(
         "removed {} from bus {name:?}\n",
         human::count(removed, "key", "keys")

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use redis_bus::Instance;
+use redis_bus::{Instance, ServiceInfo};
 
 use crate::failure::Failure;
 use crate::human;
@@ -27,13 +27,58 @@ pub(super) async fn run(session: &Session, service: &str) -> Result<String, Fail
             roots.push(message);
         }
     }
-    let instances = session.bus().discovery().instances(service).await?;
+    let instances = session.bus().discovery().instances(info.name).await?;
+    if session.json() {
+        return Ok(to_json(info, &instances));
+    }
     let mut out = proto_text::service(info);
     out.push('\n');
     out.push_str(&proto_text::messages(roots));
     out.push('\n');
     out.push_str(&instances_table(&instances, SystemTime::now()));
     Ok(out)
+}
+
+/// The service, its methods and live instances as one JSON object.
+fn to_json(info: &ServiceInfo, instances: &[Instance]) -> String {
+    let methods: Vec<serde_json::Value> = info
+        .methods
+        .iter()
+        .map(|method| {
+            serde_json::json!({
+                "name": method.name,
+                "request": method.request_type,
+                "reply": method.reply_type,
+                "cache_key": method.cache_key,
+                "cache_ttl_seconds": method.cache_ttl_seconds,
+                "timeout_ms": method.timeout_ms,
+                "idempotent": method.idempotent,
+            })
+        })
+        .collect();
+    let instances: Vec<serde_json::Value> = instances
+        .iter()
+        .map(|instance| {
+            let started = instance
+                .started_at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            serde_json::json!({
+                "id": instance.id,
+                "version": instance.version,
+                "host": instance.host,
+                "pid": instance.pid,
+                "started_at_unix_ms": started.as_millis() as u64,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "service": info.name,
+        "version": info.version,
+        "methods": methods,
+        "instances": instances,
+    })
+    .to_string()
 }
 
 /// The live instances, oldest first, with their uptime at `now`.

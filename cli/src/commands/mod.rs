@@ -7,6 +7,7 @@ mod cleanup;
 mod describe;
 mod services;
 mod stats;
+mod watch;
 
 use crate::args::{BusCommand, CacheCommand};
 use crate::confirm::Confirm;
@@ -22,11 +23,22 @@ pub(crate) async fn run(
     match command {
         BusCommand::Services => services::run(session).await,
         BusCommand::Describe { service } => describe::run(session, service).await,
-        BusCommand::Call { target, json } => call::run(session, target, json).await,
+        BusCommand::Call {
+            target,
+            lines: true,
+            ..
+        } => call::lines(session, target).await,
+        BusCommand::Call {
+            target, json, data, ..
+        } => {
+            let request = call::request_text(json.as_deref(), data.as_deref()).await?;
+            call::run(session, target, &request).await
+        }
         BusCommand::Cache(CacheCommand::Clear { target, json }) => {
             cache::clear(session, target, json.as_deref()).await
         }
         BusCommand::Stats { service } => stats::run(session, service.as_deref()).await,
         BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
+        BusCommand::Watch => watch::run(session).await,
     }
 }

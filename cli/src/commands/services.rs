@@ -12,7 +12,44 @@ use crate::table::{Align, Table};
 /// Lists the live services.
 pub(super) async fn run(session: &Session) -> Result<String, Failure> {
     let services = session.bus().discovery().services().await?;
+    if session.json() {
+        return Ok(to_json(&services));
+    }
     Ok(render(session.bus().name(), &services))
+}
+
+/// The services as a JSON array, one object per service.
+fn to_json(services: &[ServiceSummary]) -> String {
+    let rows: Vec<serde_json::Value> = services
+        .iter()
+        .map(|service| {
+            let versions: Vec<serde_json::Value> = service
+                .versions
+                .iter()
+                .map(|(version, count)| serde_json::json!({"version": version, "instances": count}))
+                .collect();
+            let methods: Vec<serde_json::Value> = service
+                .methods
+                .iter()
+                .map(|method| {
+                    serde_json::json!({
+                        "name": method.name,
+                        "cache_key": method.cache_key,
+                        "cache_ttl_seconds": method.cache_ttl_seconds,
+                        "timeout_ms": method.timeout_ms,
+                        "idempotent": method.idempotent,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": service.name,
+                "versions": versions,
+                "instances": service.instances,
+                "methods": methods,
+            })
+        })
+        .collect();
+    serde_json::Value::from(rows).to_string()
 }
 
 /// A table of services, then a table of their cached methods (if any).

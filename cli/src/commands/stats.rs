@@ -11,21 +11,56 @@ use crate::table::{Align, Table};
 /// The statistics of every method, or of `service`'s methods.
 pub(super) async fn run(session: &Session, service: Option<&str>) -> Result<String, Failure> {
     let stats = session.bus().discovery().stats().await?;
+    if session.json() {
+        return Ok(to_json(&stats, service));
+    }
     Ok(render(session.bus().name(), &stats, service))
+}
+
+/// Whether `method` (`package.Service/Method`) is one of `service`'s.
+fn of_service(method: &MethodStats, service: Option<&str>) -> bool {
+    service.is_none_or(|service| {
+        method
+            .method
+            .strip_prefix(service)
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// Requests that reached the method: those answered from the cache and
+/// those that a worker handled (ran or refused).
+fn requests(method: &MethodStats) -> u64 {
+    method.calls + method.cache_hits
+}
+
+/// The statistics as a JSON array, one object per method.
+fn to_json(stats: &[MethodStats], service: Option<&str>) -> String {
+    let rows: Vec<serde_json::Value> = stats
+        .iter()
+        .filter(|method| of_service(method, service))
+        .map(|method| {
+            let micros = |q| method.latency_quantile(q).map(|d| d.as_micros() as u64);
+            serde_json::json!({
+                "method": method.method,
+                "requests": requests(method),
+                "handler_runs": method.calls,
+                "errors": method.errors,
+                "cache_hits": method.cache_hits,
+                "cache_misses": method.cache_misses,
+                "handling_p50_us": micros(0.5),
+                "handling_p99_us": micros(0.99),
+                "last_error": method.last_error,
+            })
+        })
+        .collect();
+    serde_json::Value::from(rows).to_string()
 }
 
 /// One row per method (of `service` when given), by method name.
 fn render(bus: &str, stats: &[MethodStats], service: Option<&str>) -> String {
     let mut rows: Vec<&MethodStats> = stats
         .iter()
-        .filter(|method| {
-            service.is_none_or(|service| {
-                method
-                    .method
-                    .strip_prefix(service)
-                    .is_some_and(|rest| rest.starts_with('/'))
-            })
-        })
+        .filter(|method| of_service(method, service))
         .collect();
     if rows.is_empty() {
         return match service {
@@ -36,17 +71,19 @@ fn render(bus: &str, stats: &[MethodStats], service: Option<&str>) -> String {
     rows.sort_by(|a, b| a.method.cmp(&b.method));
     let mut table = Table::new(&[
         ("METHOD", Align::Left),
-        ("CALLS", Align::Right),
+        ("REQUESTS", Align::Right),
+        ("HANDLER RUNS", Align::Right),
         ("ERRORS", Align::Right),
-        ("HITS", Align::Right),
-        ("MISSES", Align::Right),
-        ("P50", Align::Right),
-        ("P99", Align::Right),
+        ("CACHE HITS", Align::Right),
+        ("CACHE MISSES", Align::Right),
+        ("HANDLING P50", Align::Right),
+        ("HANDLING P99", Align::Right),
         ("LAST ERROR", Align::Left),
     ]);
     for method in rows {
         table.row([
             method.method.clone(),
+            requests(method).to_string(),
             method.calls.to_string(),
             method.errors.to_string(),
             method.cache_hits.to_string(),
@@ -108,10 +145,10 @@ mod tests {
         let all = [error, sum, stats("math.Math/Now", 0, &[])];
         assert_eq!(
             render("b", &all, None),
-            "METHOD               CALLS  ERRORS  HITS  MISSES    P50    P99  LAST ERROR\n\
-             math.Math/Now            0       0     0       0      -      -\n\
-             math.Math/Sum          100       0     7       3  100µs  2.5ms\n\
-             random.Random/Error      2       2     0       0  250µs  250µs  UNKNOWN: boom\n"
+            "METHOD               REQUESTS  HANDLER RUNS  ERRORS  CACHE HITS  CACHE MISSES  HANDLING P50  HANDLING P99  LAST ERROR\n\
+             math.Math/Now               0             0       0           0             0             -             -\n\
+             math.Math/Sum             107           100       0           7             3         100µs         2.5ms\n\
+             random.Random/Error         2             2       2           0             0         250µs         250µs  UNKNOWN: boom\n"
         );
         let math = render("b", &all, Some("math.Math"));
         assert!(

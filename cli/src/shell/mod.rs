@@ -5,7 +5,8 @@
 //! Layout: `parse` (what a line asks for) with `words` (cutting a line
 //! whose JSON keeps its spaces), `catalog` (what is live, kept fresh),
 //! `completion` with `json_keys` (what Tab offers), `interactive`
-//! (rustyline) with `history` (where the history file lives), `lines`
+//! (rustyline) with `history` (where the history file lives) and
+//! `typeahead` (lines typed while one runs, and Ctrl-C), `lines`
 //! (the line interface).
 
 mod catalog;
@@ -15,6 +16,7 @@ mod interactive;
 mod json_keys;
 mod lines;
 mod parse;
+mod typeahead;
 mod words;
 
 use std::io::IsTerminal;
@@ -22,6 +24,7 @@ use std::sync::{Arc, RwLock};
 
 use self::catalog::{Catalog, Refresher, SharedCatalog};
 use self::parse::Action;
+use crate::args::BusCommand;
 use crate::commands;
 use crate::confirm::Confirm;
 use crate::failure::Failure;
@@ -77,6 +80,15 @@ async fn execute(
                 .collect();
             Outcome::Done(lines)
         }
+        Action::Run(BusCommand::Call {
+            data: Some(data), ..
+        }) if data == "@-" => {
+            Outcome::Failed("-d @- reads stdin, which the shell reads: use -d @FILE".to_owned())
+        }
+        Action::Run(BusCommand::Call { lines: true, .. }) => Outcome::Failed(
+            "--lines reads stdin, which the shell reads: run `redis-bus call --lines` instead"
+                .to_owned(),
+        ),
         Action::Run(command) => match commands::run(session, &command, confirm).await {
             Ok(output) => Outcome::Done(output),
             Err(failure) => Outcome::Failed(failure.message().to_owned()),

@@ -96,10 +96,12 @@ fn call(words: &Words<'_>) -> Result<Action, String> {
         ));
     }
     let target: Target = texts[0].parse()?;
-    let json = words.json.map_or("{}", |(_, json)| words::unquote(json));
+    let json = words.json.map(|(_, json)| words::unquote(json).to_owned());
     Ok(Action::Run(BusCommand::Call {
         target,
-        json: json.to_owned(),
+        json,
+        data: None,
+        lines: false,
     }))
 }
 
@@ -154,14 +156,18 @@ mod tests {
             parse(r#"math.Math/Sum {"a": 1, "b": 2}"#),
             Ok(Action::Run(BusCommand::Call {
                 target: "math.Math/Sum".parse().expect("target"),
-                json: r#"{"a": 1, "b": 2}"#.to_owned(),
+                json: Some(r#"{"a": 1, "b": 2}"#.to_owned()),
+                data: None,
+                lines: false,
             }))
         );
         assert_eq!(
             parse("random.Random/Uuid"),
             Ok(Action::Run(BusCommand::Call {
                 target: "random.Random/Uuid".parse().expect("target"),
-                json: "{}".to_owned(),
+                json: None,
+                data: None,
+                lines: false,
             }))
         );
     }

@@ -68,7 +68,8 @@ async fn json_that_does_not_fit_names_the_field() {
         .error();
     assert_eq!(
         error,
-        "error: the JSON does not fit math.SumRequest: field `c`: unrecognized field name 'c'\n"
+        "error: the JSON does not fit math.SumRequest: field `c`: unrecognized field name 'c' \
+         (a request looks like {\"a\": \"0\", \"b\": \"0\"})\n"
     );
     let error = run(&redis, &["call", "math.Math/Sum", r#"{"a": "one"}"#])
         .await

@@ -136,3 +136,51 @@ async fn describe_of_an_unknown_service_names_the_live_ones() {
     let error = run(&empty, &["describe", "math.Math"]).await.error();
     assert!(error.contains("(live services: none)"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_shows_services_and_instances_coming_and_going() {
+    use generated_examples::random::random_bus::RandomServer;
+    use generated_examples::services::RandomService;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let (redis, bus) = redis_and_bus().await;
+    let mut child = crate::common::command(&redis, &["watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the watch starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
+    let banner: String = next(&mut stderr).await;
+    assert_eq!(banner, format!("watching bus \"{BUS}\"; Ctrl-C to stop"));
+
+    let server = redis_bus::Server::new(&bus)
+        .add_service(RandomServer::new(RandomService))
+        .start()
+        .await
+        .expect("the worker starts");
+    let id = server.instance_id().to_owned();
+    let event = |line: String| -> serde_json::Value { serde_json::from_str(&line).expect("JSON") };
+    let up = event(next(&mut stdout).await);
+    assert_eq!(up["event"], "service_up");
+    assert_eq!(up["service"], "random.Random");
+    let instance = event(next(&mut stdout).await);
+    assert_eq!(instance["event"], "instance_up");
+    assert_eq!(instance["id"], id.as_str());
+    assert_eq!(instance["version"], "1.0.0");
+
+    server.shutdown().await.expect("the worker stops");
+    let down = event(next(&mut stdout).await);
+    assert_eq!(down["event"], "instance_down");
+    assert_eq!(down["id"], id.as_str());
+    assert_eq!(event(next(&mut stdout).await)["event"], "service_down");
+}
+
+/// The next line of a child's output, within `PATIENCE`.
+async fn next<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut tokio::io::Lines<R>) -> String {
+    tokio::time::timeout(crate::common::PATIENCE, lines.next_line())
+        .await
+        .expect("a line in time")
+        .expect("readable")
+        .expect("a line")
+}

@@ -9,6 +9,8 @@ mod cache;
 mod call;
 mod cleanup;
 mod inspect;
+mod scripts;
 mod shell;
 mod stats;
+mod terminal;
 mod wkt;

@@ -36,20 +36,24 @@ async fn stats_count_calls_errors_and_cache_use() {
         let table = run(&redis, &["stats"]).await.ok();
         let sum = row(&table, "math.Math/Sum")?;
         let error = row(&table, "random.Random/Error")?;
-        (sum[1] == "1" && sum[3] == "1" && error[1] == "1").then_some(table)
+        (sum[1] == "2" && sum[2] == "1" && error[1] == "1").then_some(table)
     })
     .await;
     assert!(
-        table.starts_with("METHOD ") && table.contains(" P50 ") && table.contains(" LAST ERROR"),
+        table.starts_with("METHOD  ")
+            && table.contains("  REQUESTS  HANDLER RUNS  ")
+            && table.contains("  HANDLING P50  ")
+            && table.contains(" LAST ERROR"),
         "{table}"
     );
     let sum = row(&table, "math.Math/Sum").expect("a row");
-    // calls, errors, hits, misses: the second call was a cache hit.
-    assert_eq!(sum[1..5], ["1", "0", "1", "1"], "{table}");
-    assert!(sum[5] != "-" && sum[6] != "-", "latencies: {table}");
+    // Requests, handler runs, errors, hits, misses: two requests, the
+    // second answered from the cache, so the handler ran once.
+    assert_eq!(sum[1..6], ["2", "1", "0", "1", "1"], "{table}");
+    assert!(sum[6] != "-" && sum[7] != "-", "latencies: {table}");
     let error = row(&table, "random.Random/Error").expect("a row");
-    assert_eq!(error[1..5], ["1", "1", "0", "0"], "{table}");
-    assert_eq!(error[7..], ["UNKNOWN:", "boom"], "{table}");
+    assert_eq!(error[1..6], ["1", "1", "1", "0", "0"], "{table}");
+    assert_eq!(error[8..], ["UNKNOWN:", "boom"], "{table}");
 
     let math = run(&redis, &["stats", "math.Math"]).await.ok();
     assert!(row(&math, "math.Math/Sum").is_some(), "{math}");

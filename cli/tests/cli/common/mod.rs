@@ -68,6 +68,8 @@ pub fn command(redis: &RedisServer, args: &[&str]) -> Command {
 pub struct Run {
     /// Whether it exited with status 0.
     pub success: bool,
+    /// Its exit status (`None` when killed by a signal).
+    pub code: Option<i32>,
     /// Its stdout.
     pub stdout: String,
     /// Its stderr.
@@ -78,6 +80,7 @@ impl From<Output> for Run {
     fn from(output: Output) -> Run {
         Run {
             success: output.status.success(),
+            code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
@@ -114,6 +117,29 @@ pub async fn run(redis: &RedisServer, args: &[&str]) -> Run {
         .output()
         .await
         .expect("redis-bus runs")
+        .into()
+}
+
+/// Runs `redis-bus` with `args` against `redis`, with `stdin` as its
+/// standard input, and waits for it.
+pub async fn run_with_stdin(redis: &RedisServer, args: &[&str], stdin: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut child = command(redis, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("redis-bus runs");
+    let mut input = child.stdin.take().expect("piped");
+    input
+        .write_all(stdin.as_bytes())
+        .await
+        .expect("redis-bus reads");
+    drop(input);
+    child
+        .wait_with_output()
+        .await
+        .expect("redis-bus ends")
         .into()
 }
 
