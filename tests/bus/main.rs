@@ -18,6 +18,7 @@ mod deadlines;
 mod discovery;
 mod dynamic;
 mod errors;
+mod failover;
 mod faults;
 mod hostile;
 mod in_process;
