@@ -192,7 +192,7 @@ impl Connector {
     pub(crate) async fn shared(&self) -> Result<SharedConnection, Error> {
         let connection = match &self.target {
             Target::Single(client) => {
-                Replaceable::open(Opener::Fixed(client.as_ref().clone()), shared_config())
+                Replaceable::open(Opener::Fixed(client.clone()), shared_config())
                     .await
                     .map(|single| SharedConnection::Single(std::sync::Arc::new(single)))
             }

@@ -58,8 +58,8 @@ const SENTINEL_RETRY_EVERY: Duration = Duration::from_millis(200);
 
 /// Where a shared connection to one Redis goes.
 pub(crate) enum Opener {
-    /// Always the same Redis.
-    Fixed(Client),
+    /// Always the same Redis (boxed: a client is much larger).
+    Fixed(Box<Client>),
     /// The master the sentinels name at the time.
     Sentinel(Sentinel),
 }
@@ -68,7 +68,7 @@ impl Opener {
     /// A client for the Redis to connect to now.
     async fn client(&self) -> RedisResult<Client> {
         match self {
-            Opener::Fixed(client) => Ok(client.clone()),
+            Opener::Fixed(client) => Ok(client.as_ref().clone()),
             Opener::Sentinel(sentinel) => sentinel.master().await,
         }
     }
