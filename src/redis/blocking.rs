@@ -2,13 +2,14 @@
 //! BLOCK`): no response timeout (see `connection`), and on a cluster it
 //! follows its key to the node that owns the key's slot, again after a
 //! resharding moves the slot (Redis answers a blocked reader of a moved
-//! slot with MOVED).
+//! slot with MOVED). Through Sentinel, it reconnects (to the master the
+//! sentinels name) before the next read once they name another master.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
+use redis::{Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 
 use super::connection::Connector;
 
@@ -33,6 +34,8 @@ pub(crate) struct Blocking {
     open: Option<(MultiplexedConnection, Option<(String, u16)>)>,
     /// Where the reader waits, shared with whoever may need to wake it.
     location: Arc<Mutex<Option<Location>>>,
+    /// Through Sentinel, the master the open connection went to.
+    master: Option<ConnectionAddr>,
 }
 
 impl Blocking {
@@ -43,6 +46,7 @@ impl Blocking {
             connector,
             open: None,
             location,
+            master: None,
         }
     }
 
@@ -70,6 +74,11 @@ impl Blocking {
     }
 
     async fn query_following<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {
+        if self.open.is_some() && self.connector.named_master() != self.master {
+            // A failover named another master: a read on the old one would
+            // wait for writes that go elsewhere now.
+            self.open = None;
+        }
         let mut asking = false;
         for _ in 0..MAX_REDIRECTIONS {
             let connection = match &mut self.open {
@@ -114,6 +123,7 @@ impl Blocking {
             .query_async(&mut connection)
             .await?;
         *self.location.lock().unwrap_or_else(|p| p.into_inner()) = Some((node.clone(), id));
+        self.master = self.connector.named_master();
         Ok(&mut self.open.insert((connection, node)).0)
     }
 }

@@ -13,6 +13,11 @@
 //!   each blocking read is bounded by its own block time plus a margin,
 //!   after which the connection is dropped (see `blocking`).
 //!
+//! A `redis+sentinel://` URL names a master monitored by Redis Sentinel
+//! (see `sentinel`): every connection asks the sentinels for the current
+//! master when it opens, and the shared one again when the master it talks
+//! to fails or is demoted.
+//!
 //! Every connection has TCP keepalive ([`KEEPALIVE`]), so that a peer that
 //! vanished (a host that went down, a cable cut) fails the connection even
 //! when nothing is sent; the shared connection's commands are bounded by
@@ -28,11 +33,12 @@ use redis::{
     TlsCertificates,
 };
 
-use super::shared::{COMMAND_TIMEOUT, Refused, Replaceable, SharedConnection};
+use super::sentinel::Sentinel;
+use super::shared::{COMMAND_TIMEOUT, Opener, Refused, Replaceable, SharedConnection};
 use crate::seam::error::{Error, ErrorKind};
 
 /// How long opening a TCP connection (and the handshake) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// TCP keepalive of every connection: the first probe after 5 s of
 /// silence, then every 1 s; 3 unanswered probes (8 s in all) close it.
@@ -63,11 +69,13 @@ pub(crate) struct Connector {
     shown_url: String,
 }
 
-/// A single Redis, or a cluster.
+/// A single Redis, a master found through Sentinel, or a cluster.
 #[derive(Clone)]
 enum Target {
     /// One Redis.
     Single(Box<Client>),
+    /// The master that Redis Sentinel names, asked for again on reconnect.
+    Sentinel(Sentinel),
     /// A cluster (boxed: it is much larger than a client).
     Cluster(Box<Cluster>),
 }
@@ -95,7 +103,9 @@ impl std::fmt::Debug for Connector {
 impl Connector {
     /// A connector for `url`: `redis://[user[:password]@]host[:port][/db]`,
     /// `rediss://...` for TLS, or `redis+cluster://[user[:password]@]host:port,host:port,...`
-    /// (`rediss+cluster://` with TLS) for a cluster. `tls` holds the CA (and
+    /// (`rediss+cluster://` with TLS) for a cluster, or
+    /// `redis+sentinel://[user[:password]@]host:port,host:port,.../<master-name>[/db]`
+    /// (`rediss+sentinel://` with TLS) for a master monitored by Sentinel. `tls` holds the CA (and
     /// the client certificate for mutual TLS) when the system's trust
     /// store does not apply. Nothing is opened yet.
     pub(crate) fn new(url: &str, tls: Option<TlsCertificates>) -> Result<Connector, Error> {
@@ -109,6 +119,18 @@ impl Connector {
             Error::new(ErrorKind::Config, format!("invalid Redis URL {shown_url}"))
                 .with_source(error)
         };
+        if let Some(sentinel) = Sentinel::from_url(url, tls.clone(), tcp_settings()) {
+            let sentinel = sentinel.map_err(|reason| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("invalid Redis Sentinel URL {shown_url}: {reason}"),
+                )
+            })?;
+            return Ok(Connector {
+                target: Target::Sentinel(sentinel),
+                shown_url,
+            });
+        }
         let target = match cluster_nodes(url) {
             Some(nodes) => {
                 let seed = nodes[0]
@@ -150,6 +172,16 @@ impl Connector {
         &self.shown_url
     }
 
+    /// Through Sentinel, the master's address as the sentinels last named
+    /// it (`None` otherwise): a connection opened to another node should
+    /// reconnect.
+    pub(crate) fn named_master(&self) -> Option<ConnectionAddr> {
+        match &self.target {
+            Target::Sentinel(sentinel) => sentinel.current(),
+            _ => None,
+        }
+    }
+
     /// Whether the URL names a cluster.
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self.target, Target::Cluster(_))
@@ -160,14 +192,12 @@ impl Connector {
     pub(crate) async fn shared(&self) -> Result<SharedConnection, Error> {
         let connection = match &self.target {
             Target::Single(client) => {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    // A bound on every command; calls have their own,
-                    // usually longer, deadlines on top.
-                    .set_response_timeout(Some(COMMAND_TIMEOUT))
-                    .set_number_of_retries(2)
-                    .set_max_delay(Duration::from_millis(500));
-                Replaceable::open(client.as_ref().clone(), config)
+                Replaceable::open(Opener::Fixed(client.clone()), shared_config())
+                    .await
+                    .map(|single| SharedConnection::Single(std::sync::Arc::new(single)))
+            }
+            Target::Sentinel(sentinel) => {
+                Replaceable::open(Opener::Sentinel(sentinel.clone()), shared_config())
                     .await
                     .map(|single| SharedConnection::Single(std::sync::Arc::new(single)))
             }
@@ -186,6 +216,7 @@ impl Connector {
     pub(crate) async fn dedicated(&self) -> Result<MultiplexedConnection, Error> {
         match &self.target {
             Target::Single(client) => self.open(client).await,
+            Target::Sentinel(sentinel) => self.open(&self.master(sentinel).await?).await,
             Target::Cluster(cluster) => {
                 self.open(&self.client_for(cluster.seed.clone(), &cluster.tls)?)
                     .await
@@ -194,10 +225,12 @@ impl Connector {
     }
 
     /// A connection of its own to the cluster node at `host:port` (on a
-    /// single Redis, to that Redis), with the URL's credentials and TLS.
+    /// single Redis, to that Redis; through Sentinel, to the current
+    /// master), with the URL's credentials and TLS.
     pub(crate) async fn node(&self, host: &str, port: u16) -> Result<MultiplexedConnection, Error> {
         match &self.target {
             Target::Single(client) => self.open(client).await,
+            Target::Sentinel(_) => self.dedicated().await,
             Target::Cluster(cluster) => {
                 let (seed, tls) = (&cluster.seed, &cluster.tls);
                 let addr = match seed.addr() {
@@ -223,8 +256,10 @@ impl Connector {
     /// by Redis (RESP3 client tracking), for cache lookups; `None` on a
     /// cluster, where lookups read the nodes directly.
     pub(crate) async fn near_cache(&self) -> Result<Option<MultiplexedConnection>, Error> {
-        let Target::Single(client) = &self.target else {
-            return Ok(None);
+        let client = match &self.target {
+            Target::Single(client) => client.as_ref().clone(),
+            Target::Sentinel(sentinel) => self.master(sentinel).await?,
+            Target::Cluster(_) => return Ok(None),
         };
         let info = client.get_connection_info().clone();
         let settings = info
@@ -244,6 +279,14 @@ impl Connector {
             .await
             .map(Some)
             .map_err(|error| self.error("cannot open a near-cache connection to", error))
+    }
+
+    /// A client for the master that the sentinels name now.
+    async fn master(&self, sentinel: &Sentinel) -> Result<Client, Error> {
+        sentinel
+            .master()
+            .await
+            .map_err(|error| self.error("cannot find the master through", error))
     }
 
     /// A client for one node of the cluster.
@@ -274,6 +317,17 @@ impl Connector {
     pub(crate) fn error(&self, what: &str, error: RedisError) -> Error {
         redis_error(&format!("{what} {}", self.shown_url), error)
     }
+}
+
+/// How the shared connection to one Redis (or one master) is configured.
+fn shared_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        // A bound on every command; calls have their own, usually longer,
+        // deadlines on top.
+        .set_response_timeout(Some(COMMAND_TIMEOUT))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500))
 }
 
 /// The node URLs of a `redis+cluster://` URL, or `None` for any other URL.

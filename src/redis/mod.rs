@@ -17,6 +17,7 @@ mod envelope;
 mod keys;
 mod registry;
 mod scripts;
+mod sentinel;
 mod settings;
 mod shared;
 mod stats;

@@ -9,6 +9,14 @@
 //! reconnect on a timeout by itself. Commands already waiting on the old
 //! connection time out in turn; new ones go to the new connection.
 //!
+//! Through Sentinel, the connection also follows the master: a command that
+//! meets a dropped or refused connection, a timeout, or an answer that the
+//! node is no longer a master (`READONLY`, `MASTERDOWN`) makes the
+//! connection ask the sentinels again and open a connection to the master
+//! they name, retrying until one answers (a SIGKILLed master is still
+//! named until the sentinels agree it is down). redis-rs's own reconnect
+//! would go back to the old address: a dead node, or a demoted one.
+//!
 //! Single commands and single-slot pipelines go through as they are. A
 //! pipeline that touches keys of several hash tags (a worker answering
 //! several clients at once, the heartbeat of several services) is one round
@@ -22,7 +30,11 @@ use std::time::Duration;
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Arg, Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use redis::{
+    Arg, Client, Cmd, ConnectionAddr, Pipeline, RedisError, RedisFuture, RedisResult, Value,
+};
+
+use super::sentinel::Sentinel;
 
 /// How long any command on the shared connection may wait for its answer.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,12 +48,53 @@ pub(crate) enum SharedConnection {
     Cluster(ClusterConnection),
 }
 
-/// A connection to one Redis that is replaced when a command times out.
+/// How long a replacement through Sentinel keeps asking the sentinels
+/// before it gives up until the next failed command (a failover usually
+/// takes the sentinels' `down-after-milliseconds` plus a second or two).
+const SENTINEL_RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// How long a replacement through Sentinel waits between two attempts.
+const SENTINEL_RETRY_EVERY: Duration = Duration::from_millis(200);
+
+/// Where a shared connection to one Redis goes.
+pub(crate) enum Opener {
+    /// Always the same Redis (boxed: a client is much larger).
+    Fixed(Box<Client>),
+    /// The master the sentinels name at the time.
+    Sentinel(Sentinel),
+}
+
+impl Opener {
+    /// A client for the Redis to connect to now.
+    async fn client(&self) -> RedisResult<Client> {
+        match self {
+            Opener::Fixed(client) => Ok(client.as_ref().clone()),
+            Opener::Sentinel(sentinel) => sentinel.master().await,
+        }
+    }
+
+    /// Opens a connection manager to the Redis to connect to now, and
+    /// says where it goes.
+    async fn open(
+        &self,
+        config: &ConnectionManagerConfig,
+    ) -> RedisResult<(ConnectionManager, ConnectionAddr)> {
+        let client = self.client().await?;
+        let addr = client.get_connection_info().addr().clone();
+        let manager = client
+            .get_connection_manager_with_config(config.clone())
+            .await?;
+        Ok((manager, addr))
+    }
+}
+
+/// A connection to one Redis that is replaced when a command times out
+/// (and, through Sentinel, when the master it talks to is gone).
 pub(crate) struct Replaceable {
-    /// The connection commands go to now.
-    current: RwLock<ConnectionManager>,
+    /// The connection commands go to now, and where it goes.
+    current: RwLock<(ConnectionManager, ConnectionAddr)>,
     /// Opens the replacement.
-    client: Client,
+    opener: Opener,
     /// How the replacement is configured.
     config: ConnectionManagerConfig,
     /// Whether a replacement is being opened.
@@ -51,32 +104,64 @@ pub(crate) struct Replaceable {
 impl Replaceable {
     /// A replaceable connection, opened with `client` and `config`.
     pub(crate) async fn open(
-        client: Client,
+        opener: Opener,
         config: ConnectionManagerConfig,
     ) -> RedisResult<Replaceable> {
-        let current = client
-            .get_connection_manager_with_config(config.clone())
-            .await?;
+        let current = opener.open(&config).await?;
+        if let Opener::Sentinel(sentinel) = &opener {
+            sentinel.check_periodically();
+        }
         Ok(Replaceable {
             current: RwLock::new(current),
-            client,
+            opener,
             config,
             replacing: AtomicBool::new(false),
         })
     }
 
-    fn current(&self) -> ConnectionManager {
-        self.current
+    /// The connection to send to now. Through Sentinel, one to a node the
+    /// sentinels no longer name is replaced (in the background; commands
+    /// go to it until the replacement is open).
+    fn current(self: &Arc<Self>) -> ConnectionManager {
+        let (connection, addr) = self
+            .current
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        if let Opener::Sentinel(sentinel) = &self.opener
+            && sentinel.current().is_some_and(|master| master != addr)
+        {
+            self.replace();
+        }
+        connection
     }
 
     /// Opens a replacement in the background after `error`, if it is a
-    /// timeout and no replacement is being opened already.
+    /// timeout (or, through Sentinel, a sign that the master is gone) and
+    /// no replacement is being opened already.
     fn replace_after(self: &Arc<Self>, error: &RedisError) {
         if error.is_timeout() {
             tracing::warn!(%error, "a command got no answer in time; replacing the connection");
+            self.replace();
+        } else if matches!(self.opener, Opener::Sentinel(_)) && master_gone(error) {
+            tracing::warn!(%error, "the master may have changed; asking the sentinels again");
+            self.replace();
+        }
+    }
+
+    /// Like [`Replaceable::replace_after`], for the answers of a pipeline
+    /// whose refused commands come back as values: through Sentinel, a
+    /// `READONLY` among them means the node was demoted.
+    fn replace_after_replies(self: &Arc<Self>, replies: &[Value]) {
+        if !matches!(self.opener, Opener::Sentinel(_)) {
+            return;
+        }
+        let demoted = replies.iter().any(|reply| {
+            matches!(reply, Value::ServerError(error)
+                if matches!(error.code(), "READONLY" | "MASTERDOWN"))
+        });
+        if demoted {
+            tracing::warn!("the node refused a write as a replica; asking the sentinels again");
             self.replace();
         }
     }
@@ -88,13 +173,28 @@ impl Replaceable {
         }
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let opened = this
-                .client
-                .get_connection_manager_with_config(this.config.clone())
-                .await;
-            match opened {
-                Ok(fresh) => *this.current.write().unwrap_or_else(|p| p.into_inner()) = fresh,
-                Err(error) => tracing::warn!(%error, "cannot open a replacement connection yet"),
+            // One attempt for a fixed Redis (the next failed command tries
+            // again); through Sentinel, attempts until the sentinels name a
+            // master that answers, as commands may be rare meanwhile.
+            let retry_until = match this.opener {
+                Opener::Fixed(_) => tokio::time::Instant::now(),
+                Opener::Sentinel(_) => tokio::time::Instant::now() + SENTINEL_RETRY_FOR,
+            };
+            loop {
+                match this.opener.open(&this.config).await {
+                    Ok(fresh) => {
+                        *this.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                        break;
+                    }
+                    Err(error) if tokio::time::Instant::now() < retry_until => {
+                        tracing::debug!(%error, "no master to connect to yet");
+                        tokio::time::sleep(SENTINEL_RETRY_EVERY).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot open a replacement connection yet");
+                        break;
+                    }
+                }
             }
             this.replacing.store(false, Ordering::Release);
         });
@@ -256,6 +356,16 @@ pub(crate) fn describe(command: &Cmd) -> String {
     format!("{name} {key}").trim().to_owned()
 }
 
+/// Whether `error` means that the master this connection talks to may be
+/// gone: the connection failed, or the node is a replica now (or has lost
+/// its master).
+fn master_gone(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || matches!(error.code(), Some("READONLY" | "MASTERDOWN"))
+}
+
 /// The commands of `pipe` grouped by hash tag, each group with the indexes
 /// of its commands in `pipe`.
 fn split(pipe: &Pipeline) -> Vec<(Vec<usize>, Pipeline)> {
@@ -316,8 +426,9 @@ impl ConnectionLike for SharedConnection {
                     .current()
                     .req_packed_commands(pipe, offset, count)
                     .await;
-                if let Err(error) = &answer {
-                    single.replace_after(error);
+                match &answer {
+                    Err(error) => single.replace_after(error),
+                    Ok(replies) => single.replace_after_replies(replies),
                 }
                 answer
             }),
@@ -329,7 +440,12 @@ impl ConnectionLike for SharedConnection {
 
     fn get_db(&self) -> i64 {
         match self {
-            SharedConnection::Single(single) => single.current().get_db(),
+            SharedConnection::Single(single) => single
+                .current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .0
+                .get_db(),
             SharedConnection::Cluster(connection) => connection.get_db(),
         }
     }

@@ -1,5 +1,6 @@
-//! `RedisCluster`: a real Redis Cluster of master nodes for a test, formed
-//! with `redis-cli --cluster create`, killed on drop.
+//! `RedisCluster`: a real Redis Cluster for a test (masters, and optionally
+//! replicas of each), formed with `redis-cli --cluster create`, killed on
+//! drop.
 //!
 //! It owns forming the cluster and waiting until every node agrees that it
 //! is whole; each node is a [`RedisServer`] and keeps that type's guarantees
@@ -31,7 +32,8 @@ const DEFAULT_FORMATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the harness polls `redis-cli` and the nodes' `CLUSTER INFO`.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-/// A Redis Cluster of master nodes (three by default, no replicas), each a
+/// A Redis Cluster of master nodes (three by default, no replicas unless
+/// [`replicas`](RedisClusterBuilder::replicas) asks for some), each a
 /// [`RedisServer`] on 127.0.0.1.
 ///
 /// [`start`](Self::start) returns once every node reports
@@ -49,8 +51,13 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub struct RedisCluster {
     /// The nodes, in the order given to `redis-cli --cluster create`, which
-    /// assigns them consecutive slot ranges in that order.
+    /// assigns the masters consecutive slot ranges in that order; replicas
+    /// come after the masters.
     nodes: Vec<RedisServer>,
+    /// How many of the nodes are masters (at formation).
+    masters: usize,
+    /// How many replicas each master has.
+    replicas: usize,
 }
 
 impl RedisCluster {
@@ -64,7 +71,9 @@ impl RedisCluster {
         RedisClusterBuilder::new()
     }
 
-    /// The nodes, in slot order: the first serves slot 0.
+    /// The nodes: the masters in slot order (the first serves slot 0), then
+    /// the replicas. Roles change with failovers; [`replica_of`](Self::replica_of)
+    /// asks the nodes.
     pub fn nodes(&self) -> &[RedisServer] {
         &self.nodes
     }
@@ -78,6 +87,22 @@ impl RedisCluster {
     /// the seed list for a cluster client.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The index (in [`nodes`](Self::nodes)) of a node that replicates the
+    /// node at `master_port` now, as the nodes' `ROLE` says.
+    pub fn replica_of(&self, master_port: u16) -> Option<usize> {
+        self.nodes.iter().position(|node| {
+            let role: redis::RedisResult<Vec<redis::Value>> = redis::Client::open(node.url())
+                .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+                .and_then(|mut connection| redis::cmd("ROLE").query(&mut connection));
+            match role.as_deref() {
+                Ok([redis::Value::BulkString(kind), _host, port, ..]) if kind == b"slave" => {
+                    redis::from_redis_value::<u16>(port.clone()).ok() == Some(master_port)
+                }
+                _ => false,
+            }
+        })
     }
 
     /// Every node's log, each under a header naming its address.
@@ -113,7 +138,9 @@ impl RedisCluster {
             command.arg(format!("127.0.0.1:{}", node.port()));
         }
         let mut child = command
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .arg("--cluster-replicas")
+            .arg(self.replicas.to_string())
+            .arg("--cluster-yes")
             .stdin(Stdio::null())
             .stdout(output)
             .stderr(output_err)
@@ -152,14 +179,15 @@ impl RedisCluster {
     }
 
     /// Polls every node's `CLUSTER INFO` until each one reports the whole
-    /// cluster, or fails at `deadline` with what the last node said.
+    /// cluster (and every replica its link to its master up), or fails at
+    /// `deadline` with what the last node said.
     fn wait_until_formed(&self, deadline: Instant) -> Result<(), HarnessError> {
-        let masters = self.nodes.len();
+        let (masters, nodes) = (self.masters, self.nodes.len());
         let mut pending: Vec<&RedisServer> = self.nodes.iter().collect();
         loop {
             let mut last_seen = String::new();
             pending.retain(|node| match node_view(node) {
-                Ok(info) if info.is_whole(masters) => false,
+                Ok(info) if info.is_whole(masters, nodes) => false,
                 Ok(info) => {
                     last_seen = format!("127.0.0.1:{} reports {info:?}", node.port());
                     true
@@ -188,6 +216,8 @@ impl RedisCluster {
 pub struct RedisClusterBuilder {
     /// How many masters to start (at least three).
     masters: usize,
+    /// How many replicas each master gets.
+    replicas: usize,
     /// Arguments passed to every node, after the harness's own.
     args: Vec<OsString>,
     /// How long forming the cluster may take once the nodes run.
@@ -199,6 +229,7 @@ impl RedisClusterBuilder {
     fn new() -> Self {
         RedisClusterBuilder {
             masters: MIN_MASTERS,
+            replicas: 0,
             args: Vec::new(),
             formation_timeout: DEFAULT_FORMATION_TIMEOUT,
         }
@@ -208,6 +239,13 @@ impl RedisClusterBuilder {
     /// three, the minimum `redis-cli --cluster create` accepts.
     pub fn masters(mut self, masters: usize) -> Self {
         self.masters = masters;
+        self
+    }
+
+    /// How many replicas each master gets (default 0), e.g. for failover
+    /// tests (`CLUSTER FAILOVER` on a replica).
+    pub fn replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
         self
     }
 
@@ -245,10 +283,14 @@ impl RedisClusterBuilder {
         // Sequential starts are enough (a node starts in milliseconds), and
         // each later node's port search sees the earlier nodes' ports as
         // taken, so no two nodes' client and bus ports can collide.
-        let nodes = (0..self.masters)
+        let nodes = (0..self.masters * (1 + self.replicas))
             .map(|_| node.start())
             .collect::<Result<Vec<_>, _>>()?;
-        let cluster = RedisCluster { nodes };
+        let cluster = RedisCluster {
+            nodes,
+            masters: self.masters,
+            replicas: self.replicas,
+        };
         let deadline = Instant::now() + self.formation_timeout;
         cluster.create(deadline)?;
         cluster.wait_until_formed(deadline)?;
@@ -267,15 +309,20 @@ struct NodeView {
     known_nodes: usize,
     /// `cluster_size`: masters serving at least one slot.
     size: usize,
+    /// For a replica, whether its link to its master is up (`None` for a
+    /// master).
+    replica_link_up: Option<bool>,
 }
 
 impl NodeView {
-    /// Whether this node sees a whole cluster of `masters` masters.
-    fn is_whole(&self, masters: usize) -> bool {
+    /// Whether this node sees a whole cluster of `masters` masters among
+    /// `nodes` nodes, and is in sync if it is a replica.
+    fn is_whole(&self, masters: usize, nodes: usize) -> bool {
         self.state == "ok"
             && self.slots_assigned == CLUSTER_SLOTS
-            && self.known_nodes == masters
+            && self.known_nodes == nodes
             && self.size == masters
+            && self.replica_link_up != Some(false)
     }
 }
 
@@ -298,6 +345,12 @@ fn node_view(node: &RedisServer) -> redis::RedisResult<NodeView> {
             "cluster_size" => view.size = value.parse().unwrap_or(0),
             _ => {}
         }
+    }
+    let replication: String = redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut connection)?;
+    if replication.contains("role:slave") {
+        view.replica_link_up = Some(replication.contains("master_link_status:up"));
     }
     Ok(view)
 }

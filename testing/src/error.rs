@@ -76,6 +76,16 @@ pub enum HarnessError {
         logs: String,
     },
 
+    /// A Sentinel deployment did not come together, or a failover did not
+    /// happen in time.
+    #[error("Redis Sentinel: {reason}\n{logs}")]
+    Sentinel {
+        /// What did not happen.
+        reason: String,
+        /// Every node's and sentinel's log.
+        logs: String,
+    },
+
     /// Some other I/O failure (creating the temp dir, spawning, waiting).
     #[error("{context}: {source}")]
     Io {

@@ -1,5 +1,6 @@
 //! Real Redis for tests: [`RedisServer`] starts a `redis-server` process,
-//! [`RedisCluster`] a Redis Cluster of them, both killed on drop, and
+//! [`RedisCluster`] a Redis Cluster of them, [`RedisSentinel`] a master
+//! with replicas and sentinels, all killed on drop, and
 //! [`FaultProxy`] stands between a client and a server to inject network
 //! faults (a silent pause, a cut, latency).
 //!
@@ -54,7 +55,8 @@
 //! Debian/Ubuntu `apt-get install redis-server` brings both.
 //!
 //! Layout: `server` (one process and its builder), `cluster` (several
-//! processes formed into a cluster), `proxy` (a TCP proxy that injects
+//! processes formed into a cluster), `sentinel` (a master, replicas and
+//! sentinels), `proxy` (a TCP proxy that injects
 //! faults), `ready` (readiness checks), `port` (free ports), `error` (why a
 //! start failed).
 
@@ -63,6 +65,7 @@ mod error;
 mod port;
 mod proxy;
 mod ready;
+mod sentinel;
 mod server;
 
 pub use cluster::{RedisCluster, RedisClusterBuilder};
@@ -70,4 +73,5 @@ pub use error::HarnessError;
 pub use port::free_port;
 pub use proxy::FaultProxy;
 pub use ready::ReadyCheck;
+pub use sentinel::{RedisSentinel, RedisSentinelBuilder};
 pub use server::{RedisServer, RedisServerBuilder};

@@ -230,6 +230,9 @@ pub struct RedisServerBuilder {
     cluster_node: bool,
     /// The ports the server may take, when chosen (else any free one).
     ports: Option<std::ops::RangeInclusive<u16>>,
+    /// For a sentinel: the lines of its configuration file, which Sentinel
+    /// requires (and rewrites), written into the server's directory.
+    sentinel_config: Option<String>,
 }
 
 impl RedisServerBuilder {
@@ -242,6 +245,7 @@ impl RedisServerBuilder {
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
             cluster_node: false,
             ports: None,
+            sentinel_config: None,
         }
     }
 
@@ -297,6 +301,13 @@ impl RedisServerBuilder {
     /// Makes the server a Redis Cluster node (used by `RedisCluster`).
     pub(crate) fn cluster_node(mut self) -> Self {
         self.cluster_node = true;
+        self
+    }
+
+    /// Makes the server a Redis Sentinel with this configuration (used by
+    /// `RedisSentinel`).
+    pub(crate) fn sentinel(mut self, config: String) -> Self {
+        self.sentinel_config = Some(config);
         self
     }
 
@@ -365,6 +376,13 @@ impl RedisServerBuilder {
             .map_err(|e| HarnessError::io("duplicating console.log's handle", e))?;
 
         let mut command = Command::new(&self.program);
+        if let Some(config) = &self.sentinel_config {
+            // The configuration file must come first, before any option.
+            let file = path.join("sentinel.conf");
+            std::fs::write(&file, config)
+                .map_err(|e| HarnessError::io("writing sentinel.conf", e))?;
+            command.arg(file).arg("--sentinel");
+        }
         command
             .arg("--port")
             .arg(port.to_string())

@@ -19,6 +19,7 @@ mod deadlines;
 mod discovery;
 mod dynamic;
 mod errors;
+mod failover;
 mod faults;
 mod hostile;
 mod in_process;

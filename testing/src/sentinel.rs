@@ -1,0 +1,392 @@
+//! `RedisSentinel`: a real Sentinel deployment for a test (a master, its
+//! replicas and the sentinels that monitor it, each a [`RedisServer`]),
+//! with helpers to fail the master over; killed on drop.
+//!
+//! [`start`](RedisSentinelBuilder::start) returns once every sentinel sees
+//! the master, every replica with its link up and every other sentinel, so
+//! a failover can start at once; it never sleeps a fixed time.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+use super::error::HarnessError;
+use super::server::RedisServer;
+
+/// How often the harness polls the sentinels and nodes.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long one command of the harness may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the sentinels may take to discover the replicas and each other
+/// (they announce themselves every 2 s) and to see the replicas' links up.
+const AGREEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A master, its replicas and the sentinels that monitor it, on 127.0.0.1.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use redis_bus_testing::RedisSentinel;
+///
+/// let mut deployment = RedisSentinel::start()?; // 1 master, 2 replicas, 3 sentinels
+/// let url = deployment.url(); // redis+sentinel://127.0.0.1:p1,.../mymaster
+/// let old = deployment.master_port()?;
+/// deployment.failover()?; // SENTINEL FAILOVER
+/// let new = deployment.wait_for_new_master(old, Duration::from_secs(10))?;
+/// deployment.kill_master()?; // SIGKILL, as a crash would
+/// # Ok::<(), redis_bus_testing::HarnessError>(())
+/// ```
+#[derive(Debug)]
+pub struct RedisSentinel {
+    /// The name the sentinels monitor the master by.
+    master_name: String,
+    /// The data nodes: the first master, then the replicas (roles change
+    /// with failovers; ask [`master_port`](Self::master_port)).
+    nodes: Vec<RedisServer>,
+    /// The sentinels.
+    sentinels: Vec<RedisServer>,
+}
+
+impl RedisSentinel {
+    /// Starts a master, two replicas and three sentinels (quorum 2), the
+    /// master named `mymaster`, judged down after 1 s of silence.
+    pub fn start() -> Result<RedisSentinel, HarnessError> {
+        RedisSentinel::builder().start()
+    }
+
+    /// A builder to change the numbers, the name or the timings.
+    pub fn builder() -> RedisSentinelBuilder {
+        RedisSentinelBuilder::new()
+    }
+
+    /// The name the sentinels monitor the master by.
+    pub fn master_name(&self) -> &str {
+        &self.master_name
+    }
+
+    /// The data nodes (the master at start first, then its replicas).
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
+    /// The sentinels.
+    pub fn sentinels(&self) -> &[RedisServer] {
+        &self.sentinels
+    }
+
+    /// The redis-bus URL of the deployment:
+    /// `redis+sentinel://127.0.0.1:<port>,.../<master name>`.
+    pub fn url(&self) -> String {
+        let sentinels: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|sentinel| format!("127.0.0.1:{}", sentinel.port()))
+            .collect();
+        format!(
+            "redis+sentinel://{}/{}",
+            sentinels.join(","),
+            self.master_name
+        )
+    }
+
+    /// The port of the master, as the first sentinel that answers names it.
+    pub fn master_port(&self) -> Result<u16, HarnessError> {
+        let mut last = String::from("no sentinel answered");
+        for sentinel in &self.sentinels {
+            match self.named_master(sentinel) {
+                Ok(port) => return Ok(port),
+                Err(error) => last = error.to_string(),
+            }
+        }
+        Err(self.error(format!("cannot learn the master's address: {last}")))
+    }
+
+    /// Asks a sentinel for a failover (`SENTINEL FAILOVER`), retrying for a
+    /// few seconds while it has no replica it deems good enough yet
+    /// (`NOGOODSLAVE`) or a failover is in progress (`INPROG`). Returns once
+    /// the failover started; [`wait_for_new_master`](Self::wait_for_new_master)
+    /// waits for its end.
+    pub fn failover(&self) -> Result<(), HarnessError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let asked: redis::RedisResult<()> = connect(&self.sentinels[0]).and_then(|mut c| {
+                redis::cmd("SENTINEL")
+                    .arg("FAILOVER")
+                    .arg(&self.master_name)
+                    .query(&mut c)
+            });
+            match asked {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                Err(error) => {
+                    return Err(self.error(format!("SENTINEL FAILOVER failed: {error}")));
+                }
+            }
+        }
+    }
+
+    /// Kills the current master with SIGKILL, as a crash would, and returns
+    /// its port. The sentinels promote a replica once they agree it is down.
+    pub fn kill_master(&mut self) -> Result<u16, HarnessError> {
+        let port = self.master_port()?;
+        match self.nodes.iter_mut().find(|node| node.port() == port) {
+            Some(node) => {
+                node.kill();
+                Ok(port)
+            }
+            None => Err(self.error(format!("the sentinels name an unknown master at {port}"))),
+        }
+    }
+
+    /// Waits until every sentinel names a master other than the one at
+    /// `old_port`, and that node says it is a master; returns its port.
+    pub fn wait_for_new_master(
+        &self,
+        old_port: u16,
+        timeout: Duration,
+    ) -> Result<u16, HarnessError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let named: Vec<Option<u16>> = self
+                .sentinels
+                .iter()
+                .map(|sentinel| self.named_master(sentinel).ok())
+                .collect();
+            if let Some(Some(port)) = named.first()
+                && *port != old_port
+                && named.iter().all(|n| n == &Some(*port))
+                && self.is_master(*port)
+            {
+                return Ok(*port);
+            }
+            if Instant::now() >= deadline {
+                return Err(self.error(format!(
+                    "no new master within {timeout:?}: the sentinels name {named:?}"
+                )));
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// Every node's and sentinel's log, each under a header.
+    pub fn logs(&self) -> String {
+        let node = |kind: &str, server: &RedisServer| {
+            format!(
+                "---- {kind} 127.0.0.1:{} ----\n{}",
+                server.port(),
+                server.log()
+            )
+        };
+        self.nodes
+            .iter()
+            .map(|server| node("node", server))
+            .chain(self.sentinels.iter().map(|server| node("sentinel", server)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The master's port as `sentinel` names it.
+    fn named_master(&self, sentinel: &RedisServer) -> redis::RedisResult<u16> {
+        let (_host, port): (String, u16) = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(&self.master_name)
+            .query(&mut connect(sentinel)?)?;
+        Ok(port)
+    }
+
+    /// Whether the node at `port` says it is a master.
+    fn is_master(&self, port: u16) -> bool {
+        let Some(node) = self.nodes.iter().find(|node| node.port() == port) else {
+            return false;
+        };
+        let role: redis::RedisResult<Vec<redis::Value>> =
+            connect(node).and_then(|mut c| redis::cmd("ROLE").query(&mut c));
+        matches!(role.as_deref(), Ok([redis::Value::BulkString(kind), ..]) if kind == b"master")
+    }
+
+    /// Polls every sentinel until it sees the master, its replicas with
+    /// their links up, and every other sentinel.
+    fn wait_until_agreed(&self, deadline: Instant) -> Result<(), HarnessError> {
+        loop {
+            let mut last_seen = String::new();
+            let agreed = self
+                .sentinels
+                .iter()
+                .all(|sentinel| match self.sentinel_view(sentinel) {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        last_seen = format!("sentinel 127.0.0.1:{} not there yet", sentinel.port());
+                        false
+                    }
+                    Err(error) => {
+                        last_seen = format!("sentinel 127.0.0.1:{}: {error}", sentinel.port());
+                        false
+                    }
+                });
+            if agreed {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.error(format!("the sentinels did not agree in time; {last_seen}")));
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// Whether `sentinel` sees the whole deployment.
+    fn sentinel_view(&self, sentinel: &RedisServer) -> redis::RedisResult<bool> {
+        let mut connection = connect(sentinel)?;
+        let master: HashMap<String, String> = redis::cmd("SENTINEL")
+            .arg("MASTER")
+            .arg(&self.master_name)
+            .query(&mut connection)?;
+        let replicas: Vec<HashMap<String, String>> = redis::cmd("SENTINEL")
+            .arg("REPLICAS")
+            .arg(&self.master_name)
+            .query(&mut connection)?;
+        let count = |key: &str| master.get(key).and_then(|v| v.parse::<usize>().ok());
+        let replicas_up = replicas.len() == self.nodes.len() - 1
+            && replicas.iter().all(|replica| {
+                replica.get("flags").map(String::as_str) == Some("slave")
+                    && replica.get("master-link-status").map(String::as_str) == Some("ok")
+            });
+        Ok(master.get("flags").map(String::as_str) == Some("master")
+            && count("num-other-sentinels") == Some(self.sentinels.len() - 1)
+            && replicas_up)
+    }
+
+    /// An error carrying every log.
+    fn error(&self, reason: String) -> HarnessError {
+        HarnessError::Sentinel {
+            reason,
+            logs: self.logs(),
+        }
+    }
+}
+
+/// A synchronous connection to `server`, with time limits.
+fn connect(server: &RedisServer) -> redis::RedisResult<redis::Connection> {
+    let client = redis::Client::open(server.url())?;
+    let connection = client.get_connection_with_timeout(COMMAND_TIMEOUT)?;
+    connection.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+    connection.set_write_timeout(Some(COMMAND_TIMEOUT))?;
+    Ok(connection)
+}
+
+/// Configures and starts a [`RedisSentinel`]:
+/// `RedisSentinel::builder().down_after(Duration::from_secs(2)).start()`.
+#[derive(Debug, Clone)]
+pub struct RedisSentinelBuilder {
+    /// The name the master is monitored by.
+    master_name: String,
+    /// How many replicas the master has.
+    replicas: usize,
+    /// How many sentinels monitor it (the quorum is a majority of them).
+    sentinels: usize,
+    /// `down-after-milliseconds`: how long a master may be silent before a
+    /// sentinel deems it down.
+    down_after: Duration,
+    /// `failover-timeout`.
+    failover_timeout: Duration,
+    /// Arguments for every data node's `redis-server`.
+    args: Vec<OsString>,
+}
+
+impl RedisSentinelBuilder {
+    fn new() -> Self {
+        RedisSentinelBuilder {
+            master_name: "mymaster".to_owned(),
+            replicas: 2,
+            sentinels: 3,
+            down_after: Duration::from_secs(1),
+            failover_timeout: Duration::from_secs(4),
+            args: Vec::new(),
+        }
+    }
+
+    /// The name the sentinels monitor the master by (default `mymaster`).
+    pub fn master_name(mut self, name: impl Into<String>) -> Self {
+        self.master_name = name.into();
+        self
+    }
+
+    /// How many replicas the master has (default 2, at least 1).
+    pub fn replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    /// How many sentinels there are (default 3); the quorum is a majority.
+    pub fn sentinels(mut self, sentinels: usize) -> Self {
+        self.sentinels = sentinels;
+        self
+    }
+
+    /// How long the master may be silent before a sentinel deems it down
+    /// (`down-after-milliseconds`; default 1 s, Redis's own is 30 s).
+    pub fn down_after(mut self, after: Duration) -> Self {
+        self.down_after = after;
+        self
+    }
+
+    /// The sentinels' `failover-timeout` (default 4 s; Redis's own is 3
+    /// minutes).
+    pub fn failover_timeout(mut self, timeout: Duration) -> Self {
+        self.failover_timeout = timeout;
+        self
+    }
+
+    /// Adds an argument for every data node's `redis-server`.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Starts the master, the replicas and the sentinels, and waits until
+    /// every sentinel sees all of them. On failure the error carries every
+    /// log.
+    pub fn start(&self) -> Result<RedisSentinel, HarnessError> {
+        if self.replicas == 0 || self.sentinels == 0 {
+            return Err(HarnessError::Sentinel {
+                reason: "a Sentinel deployment needs a replica and a sentinel at least".into(),
+                logs: String::new(),
+            });
+        }
+        let data = RedisServer::builder().args(self.args.iter().cloned());
+        let master = data.start()?;
+        let master_port = master.port().to_string();
+        let mut nodes = vec![master];
+        for _ in 0..self.replicas {
+            let replica = data
+                .clone()
+                .args(["--replicaof", "127.0.0.1", master_port.as_str()])
+                .start()?;
+            nodes.push(replica);
+        }
+        let name = &self.master_name;
+        let quorum = self.sentinels / 2 + 1;
+        let config = format!(
+            "sentinel monitor {name} 127.0.0.1 {master_port} {quorum}\n\
+             sentinel down-after-milliseconds {name} {}\n\
+             sentinel failover-timeout {name} {}\n\
+             sentinel parallel-syncs {name} 1\n",
+            self.down_after.as_millis(),
+            self.failover_timeout.as_millis(),
+        );
+        let sentinel = RedisServer::builder().sentinel(config);
+        let sentinels = (0..self.sentinels)
+            .map(|_| sentinel.start())
+            .collect::<Result<Vec<_>, _>>()?;
+        let deployment = RedisSentinel {
+            master_name: self.master_name.clone(),
+            nodes,
+            sentinels,
+        };
+        deployment.wait_until_agreed(Instant::now() + AGREEMENT_TIMEOUT)?;
+        Ok(deployment)
+    }
+}
