@@ -85,6 +85,11 @@ async fn the_last_worker_stopping_fails_its_queue_at_once() {
             tokio::spawn(async move { math.sum(SumRequest { a, b: 0 }).await })
         })
         .collect();
+    common::eventually(Duration::from_secs(5), "two calls run", || {
+        calculator.runs() == 2
+    })
+    .await;
+    // Queued behind the others, while the worker is busy.
     let waiting = tokio::spawn({
         let math = math.clone().with_options(
             CallOptions::new()
@@ -93,10 +98,7 @@ async fn the_last_worker_stopping_fails_its_queue_at_once() {
         );
         async move { math.sum(SumRequest { a: 1000, b: 0 }).await }
     });
-    common::eventually(Duration::from_secs(5), "two calls run", || {
-        calculator.runs() == 2
-    })
-    .await;
+
     server.shutdown().await.unwrap();
 
     let mut answered = 0;

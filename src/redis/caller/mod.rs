@@ -123,6 +123,7 @@ impl Caller {
             pending: Arc::clone(&pending),
             keys: keys.clone(),
             interval: watch_interval,
+            unserved: Vec::new(),
         };
         let reader = Reader {
             connector,

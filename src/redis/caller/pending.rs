@@ -28,6 +28,8 @@ struct Waiting {
     /// For a call that does not wait for a worker, the live workers of its
     /// service: when none is left, the call fails (see `watcher`).
     instances: Option<Arc<str>>,
+    /// When the call was registered.
+    since: tokio::time::Instant,
 }
 
 impl Pending {
@@ -42,7 +44,15 @@ impl Pending {
         instances: Option<Arc<str>>,
     ) -> (oneshot::Receiver<Outcome>, PendingGuard<'_>) {
         let (sender, receiver) = oneshot::channel();
-        self.lock().insert(id, Waiting { sender, instances });
+        let since = tokio::time::Instant::now();
+        self.lock().insert(
+            id,
+            Waiting {
+                sender,
+                instances,
+                since,
+            },
+        );
         (receiver, PendingGuard { pending: self, id })
     }
 
@@ -60,14 +70,22 @@ impl Pending {
         watched
     }
 
-    /// Fails, with `status`, every waiting call whose service's live
-    /// workers are `instances`.
-    pub(crate) fn fail_all_of(&self, instances: &str, status: &Status) -> usize {
+    /// Fails, with `status`, every waiting call registered before `before`
+    /// whose service's live workers are `instances`. (Younger calls are
+    /// the writer's to tell: it counts the live workers as it queues them.)
+    pub(crate) fn fail_all_of(
+        &self,
+        instances: &str,
+        before: tokio::time::Instant,
+        status: &Status,
+    ) -> usize {
         let failed: Vec<Waiting> = {
             let mut calls = self.lock();
             let ids: Vec<CallId> = calls
                 .iter()
-                .filter(|(_, waiting)| waiting.instances.as_deref() == Some(instances))
+                .filter(|(_, waiting)| {
+                    waiting.instances.as_deref() == Some(instances) && waiting.since < before
+                })
                 .map(|(id, _)| *id)
                 .collect();
             ids.iter().filter_map(|id| calls.remove(id)).collect()

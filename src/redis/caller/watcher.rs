@@ -31,12 +31,17 @@ pub(crate) struct Watcher {
     pub keys: Keys,
     /// How often it looks.
     pub interval: Duration,
+    /// The services that had no live worker at the last look: their calls
+    /// fail if they still have none at the next (a reply sent just before
+    /// the last worker left has that long to be dispatched).
+    pub unserved: Vec<Arc<str>>,
 }
 
 impl Watcher {
     /// Watches until the task is aborted (the bus was dropped).
     pub(crate) async fn run(mut self) {
-        let mut ticks = tokio::time::interval(self.interval);
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut clock_measured = tokio::time::Instant::now();
         loop {
@@ -60,13 +65,20 @@ impl Watcher {
             return Ok(());
         }
         let since = self.clock.now_ms() - LIVENESS_MARGIN_MS;
+        // Calls queued since the last look were counted by the writer.
+        let queued_before = tokio::time::Instant::now() - self.interval;
         let mut pipe = redis::pipe();
         for instances in &watched {
             pipe.cmd("ZCOUNT").arg(&**instances).arg(since).arg("+inf");
         }
         let counts = self.connection.replies(&pipe).await?;
+        let previously = std::mem::take(&mut self.unserved);
         for (instances, count) in watched.iter().zip(counts) {
             if count != redis::Value::Int(0) {
+                continue;
+            }
+            self.unserved.push(Arc::clone(instances));
+            if !previously.contains(instances) {
                 continue;
             }
             let service = service_of(instances);
@@ -76,7 +88,7 @@ impl Watcher {
                  run); call with CallOptions::wait_for_worker(true) to wait for one",
                 self.keys.bus()
             ));
-            let failed = self.pending.fail_all_of(instances, &status);
+            let failed = self.pending.fail_all_of(instances, queued_before, &status);
             tracing::debug!(
                 service,
                 failed,
