@@ -145,7 +145,9 @@ impl Load {
 
     /// Runs until [`LOAD_AFTER_FAULT`] after the fault, then checks the
     /// outcomes against the handler's runs and reports recovery.
-    async fn finish(self, scenario: &str, handler: &Counted) {
+    /// Ends the load and checks it; `reruns` is how many non-idempotent
+    /// calls may have run twice (see `ASYNC_REPLICATION_RERUNS`).
+    async fn finish(self, scenario: &str, handler: &Counted, reruns: usize) {
         let at = self.fault.lock().unwrap().expect("the fault was marked");
         tokio::time::sleep_until(at + LOAD_AFTER_FAULT).await;
         self.stop.store(true, Ordering::SeqCst);
@@ -216,16 +218,25 @@ impl Load {
         let runs = handler.now_runs.lock().unwrap();
         for outcome in outcomes.iter().filter(|o| o.now) {
             let ran = runs.get(&outcome.key).copied().unwrap_or(0);
-            assert!(ran <= 1, "{scenario}: Now {} ran {ran} times", outcome.key);
             if outcome.failed.is_none() {
-                assert_eq!(ran, 1, "{scenario}: an answered Now ran once");
+                assert!(ran >= 1, "{scenario}: an answered Now ran");
             }
         }
-        for (seed, ran) in runs.iter() {
-            assert!(*ran <= 1, "{scenario}: Now {seed} ran {ran} times");
-        }
+        let twice: Vec<_> = runs.iter().filter(|(_, ran)| **ran > 1).collect();
+        eprintln!("{scenario}: non-idempotent calls that ran twice: {twice:?}");
+        assert!(
+            twice.iter().all(|(_, ran)| **ran == 2) && twice.len() <= reruns,
+            "{scenario}: at most {reruns} non-idempotent calls ran twice: {twice:?}"
+        );
     }
 }
+
+/// How many non-idempotent calls a Sentinel failover may run twice: a take
+/// on the old master whose move had not reached the replica when it was
+/// promoted leaves the request queued on the new master (replication is
+/// asynchronous; seen once in about 8 000 calls at one failover). A
+/// cluster's manual failover waits for the replica to catch up: none.
+const ASYNC_REPLICATION_RERUNS: usize = 3;
 
 /// A worker (serving `handler`) and a client, each a bus of its own on `url`.
 async fn worker_and_client(url: &str, handler: &Counted) -> (RunningServer, Bus) {
@@ -280,7 +291,8 @@ async fn sentinel_failover_under_load() {
         "SENTINEL FAILOVER: the sentinels name {new} instead of {old} after {:?}",
         started.elapsed()
     );
-    load.finish("SENTINEL FAILOVER", &handler).await;
+    load.finish("SENTINEL FAILOVER", &handler, ASYNC_REPLICATION_RERUNS)
+        .await;
     // Nothing of the bus stayed on the demoted master: only the sentinels
     // are its clients.
     let old_node = deployment
@@ -333,7 +345,8 @@ async fn sentinel_master_killed_under_load() {
         "SIGKILL of the master: the sentinels name {new} instead of {old} after {:?}",
         started.elapsed()
     );
-    load.finish("SIGKILL of the master", &handler).await;
+    load.finish("SIGKILL of the master", &handler, ASYNC_REPLICATION_RERUNS)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,5 +438,5 @@ async fn cluster_failover_under_load() {
         cluster.nodes()[replica].port(),
         started.elapsed()
     );
-    load.finish("CLUSTER FAILOVER", &handler).await;
+    load.finish("CLUSTER FAILOVER", &handler, 0).await;
 }
