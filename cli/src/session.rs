@@ -7,7 +7,6 @@ use redis_bus::{Bus, CallOptions, Code, DynamicClient};
 
 use crate::args::Connection;
 use crate::failure::Failure;
-use crate::human;
 use crate::names::{self, Resolved};
 use crate::target::Target;
 
@@ -33,18 +32,10 @@ impl Session {
     pub(crate) async fn connect(connection: &Connection) -> Result<Session, Failure> {
         let timeout = connection.timeout.map(Duration::from_millis);
         let limit = timeout.unwrap_or(CONNECT_TIMEOUT);
-        let bus = match tokio::time::timeout(limit, Bus::connect(&connection.url, &connection.bus))
-            .await
-        {
-            Ok(bus) => bus?,
-            Err(_) => {
-                return Err(Failure::connection(format!(
-                    "cannot connect to Redis at {}: no answer within {}",
-                    hide_password(&connection.url),
-                    human::latency(limit)
-                )));
-            }
-        };
+        let bus = Bus::builder(&connection.url, &connection.bus)
+            .connect_timeout(limit)
+            .connect()
+            .await?;
         Ok(Session {
             bus,
             timeout,
@@ -140,34 +131,5 @@ impl Session {
         if let Err(error) = self.bus.flush_stats().await {
             eprintln!("warning: the statistics of this call were not recorded: {error}");
         }
-    }
-}
-
-/// `url` with its password replaced by `***`, to be shown.
-fn hide_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => format!("{scheme}://***@{host}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(
-            hide_password("redis://app:secret@cache:6379/0"),
-            "redis://app:***@cache:6379/0"
-        );
-        assert_eq!(hide_password("redis://secret@h:1"), "redis://***@h:1");
-        assert_eq!(hide_password("redis://h:1"), "redis://h:1");
     }
 }

@@ -189,6 +189,15 @@ impl BusBuilder {
         self
     }
 
+    /// Bounds the whole of connecting (opening the connection, the
+    /// handshake and its retries) by `limit`: past it, `connect` fails with
+    /// an error of kind `Connection` naming the URL. Unbounded by default,
+    /// beyond each attempt's own limit.
+    pub fn connect_timeout(mut self, limit: Duration) -> Self {
+        self.settings.connect_timeout = Some(limit);
+        self
+    }
+
     /// Names this process's client (letters, digits, `.`, `_`, `-`): its
     /// reply lists become `rb:{<bus>:client:<name>-<random id>}:...`, so
     /// that a Redis ACL can give each application its own (see

@@ -39,7 +39,7 @@ use self::stats::Stats;
 use self::worker::{RedisWorker, WorkerParts};
 use crate::redis::shared::SharedConnection;
 use crate::seam::call::OutgoingCall;
-use crate::seam::error::Error;
+use crate::seam::error::{Error, ErrorKind};
 use crate::seam::info::MethodInfo;
 use crate::seam::instance::Instance;
 use crate::seam::server_config::ServerConfig;
@@ -94,7 +94,19 @@ impl RedisTransport {
     ) -> Result<RedisTransport, Error> {
         let keys = Keys::new(name)?;
         let connector = Connector::new(url, tls)?;
-        let mut connection = connector.shared().await?;
+        let opened = connector.shared();
+        let mut connection = match settings.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, opened).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Connection,
+                    format!(
+                        "cannot connect to Redis at {}: no answer within {limit:?}",
+                        connector.shown_url()
+                    ),
+                )
+            })??,
+            None => opened.await?,
+        };
         let clock = Arc::new(BusClock::default());
         clock
             .sync(&mut connection)

@@ -26,6 +26,8 @@ pub(crate) struct RedisSettings {
     pub near_cache: bool,
     /// The name that prefixes the client's id in its keys.
     pub client_name: Option<String>,
+    /// How long connecting may take in all, when bounded.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Default for RedisSettings {
@@ -39,6 +41,7 @@ impl Default for RedisSettings {
             stats_interval: Duration::from_secs(1),
             near_cache: false,
             client_name: None,
+            connect_timeout: None,
         }
     }
 }
