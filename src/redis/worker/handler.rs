@@ -10,6 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
+use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{Instrument, field};
@@ -35,33 +36,7 @@ use crate::seam::wire;
 /// until the handler is done.
 pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphorePermit) {
     let served = &core.services[taken.service];
-    let (id, request) = match decode_request(&taken.element) {
-        Ok(decoded) => decoded,
-        Err(reason) => {
-            core.bad_input.report(
-                reason.kind,
-                &served.queue,
-                &format_args!(
-                    "dropping a queued element that is not a redis-bus request: {reason}"
-                ),
-            );
-            core.complete(Completion::unanswered(taken));
-            return;
-        }
-    };
-    // Where the reply goes is derived, never taken from the request: a
-    // request that names no client's reply list cannot be answered, so it
-    // is not run either.
-    let Some(reply_to) = core.keys.replies_of(&request.reply_client) else {
-        core.bad_input.report(
-            "no reply client",
-            &served.queue,
-            &format_args!(
-                "dropping a request of {:?} that names no valid reply client ({:?}): \
-                 nobody could be answered, so it is not run",
-                request.method, request.reply_client
-            ),
-        );
+    let Some((id, request, reply_to)) = answerable(&core, &served.queue, &taken.element) else {
         core.complete(Completion::unanswered(taken));
         return;
     };
@@ -82,6 +57,43 @@ pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphore
         reply,
         cache: cache_write,
     });
+}
+
+/// Decodes an element taken from `queue` into the call's id, its request
+/// and the reply list the worker derives for it (never one the request
+/// names). Anything else is reported as bad input and `None`: nobody could
+/// be answered, so nothing is run.
+pub(crate) fn answerable(
+    core: &Core,
+    queue: &str,
+    element: &Bytes,
+) -> Option<(CallId, wire::Request, String)> {
+    let (id, request) = match decode_request(element) {
+        Ok(decoded) => decoded,
+        Err(reason) => {
+            core.bad_input.report(
+                reason.kind,
+                queue,
+                &format_args!(
+                    "dropping a queued element that is not a redis-bus request: {reason}"
+                ),
+            );
+            return None;
+        }
+    };
+    let Some(reply_to) = core.keys.replies_of(&request.reply_client) else {
+        core.bad_input.report(
+            "no reply client",
+            queue,
+            &format_args!(
+                "dropping a request of {:?} that names no valid reply client ({:?}): \
+                 nobody could be answered, so it is not run",
+                request.method, request.reply_client
+            ),
+        );
+        return None;
+    };
+    Some((id, request, reply_to))
 }
 
 /// One decoded request and where it came from.

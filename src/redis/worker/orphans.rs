@@ -14,7 +14,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::core::Core;
-use crate::redis::envelope::{decode_request, encode_reply};
+use super::handler::answerable;
+use crate::redis::envelope::encode_reply;
 use crate::seam::status::Status;
 
 /// How many orphans are sorted per round trip.
@@ -39,12 +40,8 @@ pub(crate) async fn sort(core: &Arc<Core>, index: usize) -> redis::RedisResult<(
         let mut requeue: Vec<&Bytes> = Vec::new();
         let mut answers = redis::pipe();
         for item in &items {
-            let (id, request) = match decode_request(item) {
-                Ok(decoded) => decoded,
-                Err(reason) => {
-                    core.bad_input.report(reason.kind, &served.queue, &reason);
-                    continue;
-                }
+            let Some((id, request, replies)) = answerable(core, &served.queue, item) else {
+                continue;
             };
             if request.deadline_ms != 0 && now >= request.deadline_ms as i64 {
                 continue;
@@ -53,17 +50,6 @@ pub(crate) async fn sort(core: &Arc<Core>, index: usize) -> redis::RedisResult<(
                 requeue.push(item);
                 continue;
             }
-            let Some(replies) = core.keys.replies_of(&request.reply_client) else {
-                core.bad_input.report(
-                    "no reply client",
-                    &served.queue,
-                    &format_args!(
-                        "dropping an orphaned request that names no valid reply client ({:?})",
-                        request.reply_client
-                    ),
-                );
-                continue;
-            };
             let status = Status::unavailable(format!(
                 "no live worker serves {} {}.x: this call of {} was queued while none was \
                  live, or its last worker stopped before taking it, and it is not run; call \
