@@ -65,6 +65,7 @@ pub use api::interceptor::{InterceptedCall, Interceptor};
 #[cfg(feature = "metrics")]
 pub use api::metrics::Metrics;
 pub use api::server::{RunningServer, Server};
+pub use api::streaming::Streaming;
 pub use api::watch::{Change, Watch};
 pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};
 pub use seam::call::DEFAULT_TIMEOUT;
@@ -76,6 +77,7 @@ pub use seam::metadata::Metadata;
 pub use seam::service::Service;
 pub use seam::stats::MethodStats;
 pub use seam::status::{Code, Status};
+pub use seam::stream::{DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, ReplyStream};
 pub use seam::wire;
 
 /// The attribute that service implementations put on their `impl` of a

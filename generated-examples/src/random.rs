@@ -11,6 +11,16 @@ pub struct UuidReply {
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::redis_bus::codegen::prost::Message)]
 #[prost(prost_path = "::redis_bus::codegen::prost")]
+pub struct UuidsRequest {
+    /// How many UUIDs; at most 10 000 000.
+    #[prost(uint32, tag = "1")]
+    pub count: u32,
+    /// How long to wait before each one after the first, in milliseconds.
+    #[prost(uint32, tag = "2")]
+    pub interval_ms: u32,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::redis_bus::codegen::prost::Message)]
+#[prost(prost_path = "::redis_bus::codegen::prost")]
 pub struct PasswordRequest {
     /// How many characters; 12 when unset, at least 1 and at most 1024.
     #[prost(uint32, optional, tag = "1")]
@@ -39,12 +49,12 @@ pub mod random_bus {
     pub const SERVICE: ::redis_bus::codegen::ServiceInfo = ::redis_bus::codegen::service_info(
         "random.Random",
         "1.0.0",
-        &[methods::UUID, methods::PASSWORD, methods::ERROR],
+        &[methods::UUID, methods::PASSWORD, methods::UUIDS, methods::ERROR],
         FILE_DESCRIPTOR_SET,
     );
     /// The encoded `FileDescriptorSet` of the service's proto file and its
     /// imports (without `google/protobuf/*`), custom options included.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x9B\x03\n\x17redis_bus/options.proto\x12\tredis_bus\x1A google/protobuf/descriptor.proto:;\n\x07version\x12\x1F.google.protobuf.ServiceOptions\x18\xB8\x8E\x03 \x01(\tR\x07version:=\n\tcache_key\x12\x1E.google.protobuf.MethodOptions\x18\xB9\x8E\x03 \x01(\tR\x08cacheKey:L\n\x11cache_ttl_seconds\x12\x1E.google.protobuf.MethodOptions\x18\xBA\x8E\x03 \x01(\rR\x0FcacheTtlSeconds:?\n\ntimeout_ms\x12\x1E.google.protobuf.MethodOptions\x18\xBB\x8E\x03 \x01(\rR\ttimeoutMs:@\n\nidempotent\x12\x1E.google.protobuf.MethodOptions\x18\xBC\x8E\x03 \x01(\x08R\nidempotentb\x06proto3\n\xC9\x03\n\x0Crandom.proto\x12\x06random\x1A\x17redis_bus/options.proto\"\r\n\x0BUuidRequest\"\x1F\n\tUuidReply\x12\x12\n\x04uuid\x18\x01 \x01(\tR\x04uuid\"9\n\x0FPasswordRequest\x12\x1B\n\x06length\x18\x01 \x01(\rH\0R\x06length\x88\x01\x01B\t\n\x07_length\"+\n\rPasswordReply\x12\x1A\n\x08password\x18\x01 \x01(\tR\x08password\"(\n\x0CErrorRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\x0C\n\nErrorReply2\xBF\x01\n\x06Random\x124\n\x04Uuid\x12\x13.random.UuidRequest\x1A\x11.random.UuidReply\"\x04\xE0\xF3\x18\x01\x12A\n\x08Password\x12\x17.random.PasswordRequest\x1A\x15.random.PasswordReply\"\x05\xD8\xF3\x18\xD0\x0F\x121\n\x05Error\x12\x14.random.ErrorRequest\x1A\x12.random.ErrorReply\x1A\t\xC2\xF3\x18\x051.0.0b\x06proto3";
+    pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x9B\x03\n\x17redis_bus/options.proto\x12\tredis_bus\x1A google/protobuf/descriptor.proto:;\n\x07version\x12\x1F.google.protobuf.ServiceOptions\x18\xB8\x8E\x03 \x01(\tR\x07version:=\n\tcache_key\x12\x1E.google.protobuf.MethodOptions\x18\xB9\x8E\x03 \x01(\tR\x08cacheKey:L\n\x11cache_ttl_seconds\x12\x1E.google.protobuf.MethodOptions\x18\xBA\x8E\x03 \x01(\rR\x0FcacheTtlSeconds:?\n\ntimeout_ms\x12\x1E.google.protobuf.MethodOptions\x18\xBB\x8E\x03 \x01(\rR\ttimeoutMs:@\n\nidempotent\x12\x1E.google.protobuf.MethodOptions\x18\xBC\x8E\x03 \x01(\x08R\nidempotentb\x06proto3\n\xC4\x04\n\x0Crandom.proto\x12\x06random\x1A\x17redis_bus/options.proto\"\r\n\x0BUuidRequest\"\x1F\n\tUuidReply\x12\x12\n\x04uuid\x18\x01 \x01(\tR\x04uuid\"E\n\x0CUuidsRequest\x12\x14\n\x05count\x18\x01 \x01(\rR\x05count\x12\x1F\n\x0Binterval_ms\x18\x02 \x01(\rR\nintervalMs\"9\n\x0FPasswordRequest\x12\x1B\n\x06length\x18\x01 \x01(\rH\0R\x06length\x88\x01\x01B\t\n\x07_length\"+\n\rPasswordReply\x12\x1A\n\x08password\x18\x01 \x01(\tR\x08password\"(\n\x0CErrorRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\x0C\n\nErrorReply2\xF3\x01\n\x06Random\x124\n\x04Uuid\x12\x13.random.UuidRequest\x1A\x11.random.UuidReply\"\x04\xE0\xF3\x18\x01\x12A\n\x08Password\x12\x17.random.PasswordRequest\x1A\x15.random.PasswordReply\"\x05\xD8\xF3\x18\xD0\x0F\x122\n\x05Uuids\x12\x14.random.UuidsRequest\x1A\x11.random.UuidReply0\x01\x121\n\x05Error\x12\x14.random.ErrorRequest\x1A\x12.random.ErrorReply\x1A\t\xC2\xF3\x18\x051.0.0b\x06proto3";
     /// The service's rpcs, each as a type that the bus runtime calls
     /// through, and as a `MethodInfo` constant.
     pub mod methods {
@@ -83,6 +93,24 @@ pub mod random_bus {
             type Reply = super::super::PasswordReply;
             const SERVICE: &'static ::redis_bus::codegen::ServiceInfo = &super::SERVICE;
             const INFO: &'static ::redis_bus::codegen::MethodInfo = &PASSWORD;
+        }
+        /// Metadata of `random.Random/Uuids`.
+        pub const UUIDS: ::redis_bus::codegen::MethodInfo = ::redis_bus::codegen::method_info(
+                "Uuids",
+                "random.Random/Uuids",
+                "random.UuidsRequest",
+                "random.UuidReply",
+                "e8aa2d82c5e35536",
+            )
+            .with_server_streaming();
+        /// The `random.Random/Uuids` rpc, for the bus runtime.
+        #[derive(Debug, Clone, Copy)]
+        pub struct Uuids;
+        impl ::redis_bus::codegen::Method for Uuids {
+            type Request = super::super::UuidsRequest;
+            type Reply = super::super::UuidReply;
+            const SERVICE: &'static ::redis_bus::codegen::ServiceInfo = &super::SERVICE;
+            const INFO: &'static ::redis_bus::codegen::MethodInfo = &UUIDS;
         }
         /// Metadata of `random.Random/Error`.
         pub const ERROR: ::redis_bus::codegen::MethodInfo = ::redis_bus::codegen::method_info(
@@ -137,6 +165,23 @@ pub mod random_bus {
             &self,
             request: super::PasswordRequest,
         ) -> ::core::result::Result<super::PasswordReply, ::redis_bus::codegen::Status>;
+        /// `count` new random UUIDs, streamed one by one, `interval_ms` apart.
+        ///
+        /// Handles `random.Random/Uuids`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - streaming: the reply is a stream of messages; fails with `UNAVAILABLE` (after the messages that came) if its worker dies mid-stream, and never runs again
+        /// - service version: 1.0.0
+        async fn uuids(
+            &self,
+            request: super::UuidsRequest,
+        ) -> ::core::result::Result<
+            ::redis_bus::codegen::ReplyStream<super::UuidReply>,
+            ::redis_bus::codegen::Status,
+        >;
         /// Always fails with the given message: shows how a handler's error reaches
         /// the caller.
         ///
@@ -217,6 +262,30 @@ pub mod random_bus {
                 }
             }
         }
+        async fn stream(
+            &self,
+            method: &str,
+            request: &[u8],
+        ) -> ::core::result::Result<
+            ::redis_bus::codegen::ReplyStream<::std::vec::Vec<u8>>,
+            ::redis_bus::codegen::Status,
+        > {
+            match method {
+                "Uuids" => {
+                    ::redis_bus::codegen::handle_stream::<
+                        methods::Uuids,
+                        _,
+                        _,
+                    >(request, |request| <T as Random>::uuids(&self.inner, request))
+                        .await
+                }
+                _ => {
+                    ::core::result::Result::Err(
+                        ::redis_bus::codegen::unknown_method(&SERVICE, method),
+                    )
+                }
+            }
+        }
     }
     /// Calls the `random.Random` service (version 1.0.0) over a bus. Cheap to clone; clones share the bus's connections.
     #[derive(Debug, Clone)]
@@ -278,6 +347,25 @@ pub mod random_bus {
             request: super::PasswordRequest,
         ) -> ::core::result::Result<super::PasswordReply, ::redis_bus::codegen::Status> {
             self.inner.unary::<methods::Password>(request).await
+        }
+        /// `count` new random UUIDs, streamed one by one, `interval_ms` apart.
+        ///
+        /// Calls `random.Random/Uuids`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - streaming: the reply is a stream of messages; fails with `UNAVAILABLE` (after the messages that came) if its worker dies mid-stream, and never runs again
+        /// - service version: 1.0.0
+        pub async fn uuids(
+            &self,
+            request: super::UuidsRequest,
+        ) -> ::core::result::Result<
+            ::redis_bus::codegen::Streaming<super::UuidReply>,
+            ::redis_bus::codegen::Status,
+        > {
+            self.inner.server_streaming::<methods::Uuids>(request).await
         }
         /// Always fails with the given message: shows how a handler's error reaches
         /// the caller.

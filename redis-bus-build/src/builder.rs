@@ -37,8 +37,8 @@ pub struct Builder {
     build_client: bool,
     /// Whether to generate each service's trait and server.
     build_server: bool,
-    /// Whether streaming rpcs are left out (with a warning) instead of
-    /// failing the build.
+    /// Whether client-streaming and bidirectional rpcs are left out (with a
+    /// warning) instead of failing the build.
     skip_streaming_methods: bool,
     /// Paths whose comments are not carried into the generated docs.
     disable_comments: Vec<String>,
@@ -123,10 +123,11 @@ impl Builder {
         self
     }
 
-    /// Leaves streaming rpcs out of the generated services instead of
-    /// failing the build (off by default: redis-bus carries unary calls
-    /// only). Each skipped rpc is named in a `cargo:warning`; the rest of
-    /// its service is generated, and its descriptors still list it.
+    /// Leaves client-streaming and bidirectional rpcs out of the generated
+    /// services instead of failing the build (off by default: redis-bus
+    /// carries unary and server-streaming rpcs only). Each skipped rpc is
+    /// named in a `cargo:warning`; the rest of its service is generated,
+    /// and its descriptors still list it.
     pub fn skip_streaming_methods(mut self, enabled: bool) -> Self {
         self.skip_streaming_methods = enabled;
         self
@@ -458,7 +459,8 @@ mod tests {
     fn each_skipped_streaming_rpc_gets_a_warning_naming_it() {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let source = "syntax = \"proto3\";\npackage h;\nmessage R {}\nservice Health {\n  \
-                      rpc Check(R) returns (R);\n  rpc Watch(R) returns (stream R);\n}\n";
+                      rpc Check(R) returns (R);\n  rpc Watch(R) returns (stream R);\n  \
+                      rpc Upload(stream R) returns (R);\n}\n";
         std::fs::write(dir.path().join("h.proto"), source).expect("write the proto");
         let output = crate::configure()
             .emit_rerun_if_changed(false)
@@ -468,8 +470,8 @@ mod tests {
         assert_eq!(
             output.skipped,
             [
-                "h.proto:6:3: skipped h.Health/Watch: it is server-streaming, and redis-bus \
-              carries unary calls only"
+                "h.proto:7:3: skipped h.Health/Upload: it is client-streaming, and redis-bus \
+              carries unary and server-streaming rpcs only"
             ]
         );
     }

@@ -64,6 +64,8 @@ pub(crate) struct MethodModel {
     pub cache_key: Option<CacheKeyTemplate>,
     /// The schema fingerprint of request and reply (see `fingerprint`).
     pub schema_fingerprint: String,
+    /// `returns (stream Reply)`: the reply is a stream of messages.
+    pub server_streaming: bool,
 }
 
 /// The checked services of a build, and the rpcs left out of them.
@@ -71,14 +73,15 @@ pub(crate) struct MethodModel {
 pub(crate) struct Models {
     /// The services, keyed by full name.
     pub services: HashMap<String, ServiceModel>,
-    /// One line per streaming rpc that was skipped, naming it and where it
-    /// is declared (for `cargo:warning`).
+    /// One line per client-streaming or bidirectional rpc that was skipped,
+    /// naming it and where it is declared (for `cargo:warning`).
     pub skipped: Vec<String>,
 }
 
 /// Builds the models of every service declared in `files` (by proto file
 /// name), or every problem found in them. Streaming rpcs are problems,
 /// unless `skip_streaming`: then they are left out and listed.
+/// (Client-streaming and bidirectional ones; server streaming is carried.)
 pub(crate) fn build_models(
     pool: &DescriptorPool,
     files: &[String],
@@ -140,11 +143,12 @@ impl Checks<'_> {
             match self.method(service, &method) {
                 Ok(Some(model)) => methods.push(model),
                 Ok(None) => skipped.push(format!(
-                    "{}: skipped {}/{}: it is {}, and redis-bus carries unary calls only",
+                    "{}: skipped {}/{}: it is {}, and redis-bus carries unary and \
+                     server-streaming rpcs only",
                     location(file, method.path()),
                     service.full_name(),
                     method.name(),
-                    streaming_kind(&method).unwrap_or("streaming"),
+                    unsupported_streaming(&method).unwrap_or("streaming"),
                 )),
                 Err(problem) => problems.push(problem),
             }
@@ -168,7 +172,8 @@ impl Checks<'_> {
         })
     }
 
-    /// The model of one rpc; `None` for a streaming rpc the build skips.
+    /// The model of one rpc; `None` for a client-streaming or bidirectional
+    /// rpc the build skips.
     fn method(
         &self,
         service: &ServiceDescriptor,
@@ -181,17 +186,24 @@ impl Checks<'_> {
             service.full_name(),
             method.name()
         );
-        if let Some(kind) = streaming_kind(method) {
+        if let Some(kind) = unsupported_streaming(method) {
             if self.skip_streaming {
                 return Ok(None);
             }
             return Err(format!(
-                "{context}: the method is {kind}, and redis-bus does not support streaming \
-             methods; declare it unary (no `stream` keyword), or leave the streaming \
-             methods of the build out with `Builder::skip_streaming_methods(true)`"
+                "{context}: the method is {kind}, and redis-bus carries unary and \
+             server-streaming rpcs only (no `stream` before the request type); declare it \
+             so, or leave such methods of the build out with \
+             `Builder::skip_streaming_methods(true)`"
             ));
         }
         let options = reader.method(&method.options());
+        if method.is_server_streaming() && options.cache_key.is_some() {
+            return Err(format!(
+                "{context}: cache_key is set, but the replies of a server-streaming rpc are \
+             not cached; remove the cache_key option or make the rpc unary"
+            ));
+        }
         let cache_key = match &options.cache_key {
             Some(template) => Some(
                 CacheKeyTemplate::parse(template, &method.input())
@@ -219,16 +231,17 @@ impl Checks<'_> {
             options,
             cache_key,
             schema_fingerprint: schema_fingerprint(&method.input(), &method.output()),
+            server_streaming: method.is_server_streaming(),
         }))
     }
 }
 
-/// What kind of streaming an rpc does, or `None` for a unary one.
-fn streaming_kind(method: &MethodDescriptor) -> Option<&'static str> {
+/// What kind of streaming an rpc does that redis-bus does not carry, or
+/// `None` for a unary or server-streaming one.
+fn unsupported_streaming(method: &MethodDescriptor) -> Option<&'static str> {
     match (method.is_client_streaming(), method.is_server_streaming()) {
-        (false, false) => None,
+        (false, _) => None,
         (true, false) => Some("client-streaming"),
-        (false, true) => Some("server-streaming"),
         (true, true) => Some("bidirectional streaming"),
     }
 }

@@ -28,6 +28,9 @@ pub struct CallOptions {
     pub(crate) propagate_metadata: bool,
     /// Why a metadata entry set here was refused: the calls fail with it.
     pub(crate) invalid: Option<String>,
+    /// For server-streaming calls: how many messages the worker may send
+    /// ahead of those read (0: the default).
+    pub(crate) stream_window: u32,
 }
 
 impl CallOptions {
@@ -46,6 +49,18 @@ impl CallOptions {
     /// appear, instead of failing at once with `UNAVAILABLE`.
     pub fn wait_for_worker(mut self, wait: bool) -> Self {
         self.wait_for_worker = wait;
+        self
+    }
+
+    /// Lets the worker of a server-streaming call send at most `messages`
+    /// messages ahead of those the caller has read (default
+    /// [`DEFAULT_STREAM_WINDOW`](crate::DEFAULT_STREAM_WINDOW), at most
+    /// [`MAX_STREAM_WINDOW`](crate::MAX_STREAM_WINDOW)): a slow reader makes
+    /// the worker wait, so Redis and this process hold at most that many
+    /// messages of the stream. A larger window streams faster over a slow
+    /// link; 0 means the default.
+    pub fn stream_window(mut self, messages: u32) -> Self {
+        self.stream_window = messages;
         self
     }
 

@@ -1,7 +1,9 @@
 //! `Client`: the untyped core of every generated client. It encodes the
 //! request, works out the deadline, hands the call to the transport and
-//! decodes the reply.
+//! decodes the reply (or, for a server-streaming rpc, hands back the
+//! stream of replies).
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,12 +14,14 @@ use tracing::{Instrument, field};
 use crate::api::bus::Bus;
 use crate::api::call_options::CallOptions;
 use crate::api::interceptor::{InterceptedCall, around};
+use crate::api::streaming::Streaming;
 use crate::seam::cache_key::CacheKeyWriter;
 use crate::seam::call::{CacheUse, OutgoingCall};
 use crate::seam::context::CallContext;
 use crate::seam::info::{Method, MethodInfo, ServiceInfo};
 use crate::seam::metadata::Metadata;
 use crate::seam::status::Status;
+use crate::seam::stream::EncodedReplies;
 use crate::seam::trace::TraceParent;
 
 /// Calls one service over a bus. Generated clients wrap it; cheap to clone.
@@ -82,6 +86,65 @@ impl Client {
         payload: Vec<u8>,
         cache_text: Option<String>,
     ) -> Result<Bytes, Status> {
+        let cache = cache_text.map(|text| CacheUse {
+            text,
+            bypass: self.options.bypass_cache,
+        });
+        self.deliver(method, payload, cache, |call| self.bus.transport.call(call))
+            .await
+    }
+
+    /// Calls server-streaming `M` with `request` and returns the stream of
+    /// its messages once the request is on its way. The stream ends with
+    /// the call's status: `Ok` messages, then `None` after a stream that
+    /// ended well, or one `Err` saying why it ended early (how many
+    /// messages came is [`Streaming::received`]). Dropping the stream
+    /// cancels the call: the worker stops producing promptly.
+    pub async fn server_streaming<M: Method>(
+        &self,
+        request: M::Request,
+    ) -> Result<Streaming<M::Reply>, Status> {
+        let method = M::INFO;
+        let payload = request.encode_to_vec();
+        drop(request);
+        let (deadline, timeout) = self.deadline(method);
+        let replies = self.stream_encoded(method, payload).await?;
+        Ok(Streaming::new(replies, method, deadline, timeout))
+    }
+
+    /// Calls server-streaming `method` with an encoded request and returns
+    /// the stream of encoded messages. Typed and dynamic calls both go
+    /// through here.
+    pub(crate) async fn stream_encoded(
+        &self,
+        method: &'static MethodInfo,
+        payload: Vec<u8>,
+    ) -> Result<EncodedReplies, Status> {
+        if !method.server_streaming {
+            return Err(Status::failed_precondition(format!(
+                "{} is a unary rpc, not a server-streaming one",
+                method.full_name
+            )));
+        }
+        self.deliver(method, payload, None, |call| {
+            self.bus.transport.call_streaming(call)
+        })
+        .await
+    }
+
+    /// Delivers a call through the interceptors, within its deadline and
+    /// its trace, with `carry` (the transport's unary or streaming call).
+    async fn deliver<T, F, Fut>(
+        &self,
+        method: &'static MethodInfo,
+        payload: Vec<u8>,
+        cache: Option<CacheUse>,
+        carry: F,
+    ) -> Result<T, Status>
+    where
+        F: FnOnce(OutgoingCall) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
         let (deadline, timeout) = self.deadline(method);
         // A call made while serving another continues its trace.
         let trace = CallContext::current()
@@ -98,14 +161,15 @@ impl Client {
             duration_us = field::Empty,
         );
         let started = std::time::Instant::now();
-        let cache = cache_text.map(|text| CacheUse {
-            text,
-            bypass: self.options.bypass_cache,
-        });
         let intercepted = InterceptedCall {
             method,
             metadata: self.metadata()?,
             deadline,
+        };
+        let stream_window = if method.server_streaming {
+            self.options.stream_window
+        } else {
+            0
         };
         let send = |intercepted: InterceptedCall| async move {
             intercepted
@@ -121,9 +185,9 @@ impl Client {
                 wait_for_worker: self.options.wait_for_worker,
                 cache,
                 metadata: intercepted.metadata,
+                stream_window,
             };
-            let transport = self.bus.transport.call(call);
-            match tokio::time::timeout_at(deadline, transport).await {
+            match tokio::time::timeout_at(deadline, carry(call)).await {
                 Ok(reply) => reply,
                 Err(_) => Err(Status::deadline_exceeded(format!(
                     "{} did not answer within its deadline of {} ms",

@@ -265,6 +265,8 @@ fn registered_service(
                 cache_ttl_seconds: record.cache_ttl_seconds,
                 timeout_ms: record.timeout_ms,
                 idempotent: record.idempotent,
+                // From the descriptors, which say what the wire carries.
+                server_streaming: descriptor.is_server_streaming(),
                 schema_fingerprint: leak(record.schema_fingerprint.clone()),
             })
         })

@@ -1,5 +1,6 @@
 //! The top layer: what users hold. [`bus::Bus`] connects, [`client::Client`]
-//! calls (generated clients wrap it), [`server::Server`] serves,
+//! calls (generated clients wrap it; [`streaming::Streaming`] is what a
+//! server-streaming call returns), [`server::Server`] serves,
 //! [`discovery::Discovery`] looks at what is live, and
 //! [`dynamic::DynamicClient`] calls from descriptors, without generated code;
 //! [`interceptor::Interceptor`]s run around calls on either side.
@@ -17,4 +18,5 @@ pub(crate) mod interceptor;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;
 pub(crate) mod server;
+pub(crate) mod streaming;
 pub(crate) mod watch;

@@ -1,9 +1,11 @@
 //! The in-memory transport: a bus inside one process, for unit tests of
 //! services and of code that calls them. Calls still go through encoding
 //! and decoding, deadlines, the "no live worker" check, the result cache
-//! (`cache`) and the server modes (`serve_once`, debug), like on Redis.
+//! (`cache`), server-streaming rpcs (`streaming`) and the server modes
+//! (`serve_once`, debug), like on Redis.
 
 mod cache;
+mod streaming;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -23,6 +25,7 @@ use crate::seam::error::{Error, ErrorKind};
 use crate::seam::server_config::{Mode, ServerConfig};
 use crate::seam::service::Service;
 use crate::seam::status::Status;
+use crate::seam::stream::EncodedReplies;
 use crate::seam::transport::{RegistryEvents, Transport, Worker};
 
 /// The services served on an in-memory bus.
@@ -79,8 +82,8 @@ struct WorkerState {
 }
 
 impl MemoryTransport {
-    /// Runs `call` on a live instance (waiting for one if the call asks).
-    async fn run(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+    /// A live instance for `call` (waiting for one if the call asks).
+    async fn pick(&self, call: &OutgoingCall) -> Result<Instance, Status> {
         let major = call.service.major_version();
         let instance = loop {
             // Listen before looking, so that a start in between is not missed.
@@ -97,11 +100,17 @@ impl MemoryTransport {
                 }
             }
         };
-        let worker = Arc::clone(&instance.worker);
-        if worker.mode == Mode::Once {
-            self.registry.remove(&worker.id);
-            worker.stop.cancel();
+        if instance.worker.mode == Mode::Once {
+            self.registry.remove(&instance.worker.id);
+            instance.worker.stop.cancel();
         }
+        Ok(instance)
+    }
+
+    /// Runs `call` on a live instance (waiting for one if the call asks).
+    async fn run(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        let instance = self.pick(&call).await?;
+        let worker = Arc::clone(&instance.worker);
         let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()))
             .with_metadata(call.metadata);
         let payload = call.payload;
@@ -163,6 +172,11 @@ impl Transport for MemoryTransport {
             }
             None => self.run(call).await,
         }
+    }
+
+    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedReplies, Status> {
+        let instance = self.pick(&call).await?;
+        Ok(streaming::run(instance.service, call).await)
     }
 
     async fn clear_cache(

@@ -96,8 +96,15 @@ pub(crate) fn decode_request(element: &Bytes) -> Result<(CallId, wire::Request),
     Ok((id, request))
 }
 
-/// A reply carrying `outcome` for call `id`.
+/// The reply of a unary call, or the final reply of a stream that a
+/// worker refused or lost before it started.
 pub(crate) fn encode_reply(id: CallId, outcome: Result<Vec<u8>, Status>) -> Vec<u8> {
+    encode_final(id, outcome, 0)
+}
+
+/// The final reply of a call: its outcome and, of a streaming call, how
+/// many messages were streamed before it.
+pub(crate) fn encode_final(id: CallId, outcome: Result<Vec<u8>, Status>, sent: u64) -> Vec<u8> {
     let outcome = match outcome {
         Ok(payload) => wire::reply::Outcome::Payload(Bytes::from(payload)),
         Err(status) => wire::reply::Outcome::Status(wire::Status {
@@ -109,12 +116,46 @@ pub(crate) fn encode_reply(id: CallId, outcome: Result<Vec<u8>, Status>) -> Vec<
     wire::Reply {
         id: Bytes::copy_from_slice(&id.0),
         outcome: Some(outcome),
+        seq: sent,
+        streamed: false,
     }
     .encode_to_vec()
 }
 
-/// Decodes a reply into its call id and outcome.
-pub(crate) fn decode_reply(bytes: Bytes) -> Result<(CallId, Result<Bytes, Status>), String> {
+/// Message `seq` (1, 2, ...) of a server-streaming call.
+pub(crate) fn encode_streamed(id: CallId, seq: u64, message: Vec<u8>) -> Vec<u8> {
+    wire::Reply {
+        id: Bytes::copy_from_slice(&id.0),
+        outcome: Some(wire::reply::Outcome::Payload(Bytes::from(message))),
+        seq,
+        streamed: true,
+    }
+    .encode_to_vec()
+}
+
+/// A reply as the reader hands it on.
+#[derive(Debug)]
+pub(crate) struct DecodedReply {
+    /// The call it belongs to.
+    pub id: CallId,
+    /// Its payload, or the status of a failed call.
+    pub outcome: Result<Bytes, Status>,
+    /// Where it stands in its call.
+    pub position: Position,
+}
+
+/// Where a reply stands in its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Position {
+    /// Message `n` (1, 2, ...) of a stream.
+    Streamed(u64),
+    /// The call's final reply, after `n` streamed messages (0 for a unary
+    /// call, or when the worker that sent it did not serve the stream).
+    Final(u64),
+}
+
+/// Decodes a reply taken from a reply list.
+pub(crate) fn decode_reply(bytes: Bytes) -> Result<DecodedReply, String> {
     let reply =
         wire::Reply::decode(bytes).map_err(|error| format!("a reply does not decode: {error}"))?;
     let id = CallId::from_slice(&reply.id)
@@ -129,7 +170,16 @@ pub(crate) fn decode_reply(bytes: Bytes) -> Result<(CallId, Result<Bytes, Status
             "the worker sent a reply without an outcome",
         )),
     };
-    Ok((id, outcome))
+    let position = if reply.streamed {
+        Position::Streamed(reply.seq)
+    } else {
+        Position::Final(reply.seq)
+    };
+    Ok(DecodedReply {
+        id,
+        outcome,
+        position,
+    })
 }
 
 #[cfg(test)]
@@ -168,17 +218,20 @@ mod tests {
     #[test]
     fn replies_carry_payloads_and_statuses() {
         let (first, second) = (CallId::random(), CallId::random());
-        let ok = encode_reply(first, Ok(vec![1, 2]));
-        assert_eq!(
-            decode_reply(ok.into()).unwrap(),
-            (first, Ok(Bytes::from_static(&[1, 2])))
-        );
+        let ok = decode_reply(encode_reply(first, Ok(vec![1, 2])).into()).unwrap();
+        assert_eq!(ok.id, first);
+        assert_eq!(ok.outcome, Ok(Bytes::from_static(&[1, 2])));
+        assert_eq!(ok.position, Position::Final(0));
         let status = Status::not_found("no such user").with_details(vec![9]);
-        let failed = encode_reply(second, Err(status.clone()));
-        assert_eq!(decode_reply(failed.into()).unwrap(), (second, Err(status)));
+        let failed = decode_reply(encode_final(second, Err(status.clone()), 7).into()).unwrap();
+        assert_eq!((failed.id, failed.outcome), (second, Err(status)));
+        assert_eq!(failed.position, Position::Final(7));
+        let streamed = decode_reply(encode_streamed(first, 3, vec![4]).into()).unwrap();
+        assert_eq!(streamed.position, Position::Streamed(3));
+        assert_eq!(streamed.outcome, Ok(Bytes::from_static(&[4])));
         let short = wire::Reply {
             id: Bytes::from_static(&[1, 2, 3]),
-            outcome: None,
+            ..Default::default()
         };
         assert!(
             decode_reply(short.encode_to_vec().into())

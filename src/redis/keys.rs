@@ -132,6 +132,14 @@ impl Keys {
         is_name(client, MAX_CLIENT_ID).then(|| self.replies(client))
     }
 
+    /// Where client `client` acknowledges how many messages of its
+    /// server-streaming call `call` (32 hex digits) it has read, or that it
+    /// cancelled the call. It shares the reply list's hash tag, so that the
+    /// worker reads it on the node it sends the messages to.
+    pub(crate) fn stream_ack(&self, client: &str, call: &str) -> String {
+        [PREFIX, &self.bus, ":client:", client, "}:stream:", call].concat()
+    }
+
     /// The batch of replies client `client` is dispatching.
     pub(crate) fn reply_batch(&self, client: &str) -> String {
         [PREFIX, &self.bus, ":client:", client, "}:batch"].concat()

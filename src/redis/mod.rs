@@ -21,6 +21,7 @@ mod sentinel;
 mod settings;
 mod shared;
 mod stats;
+mod streaming;
 mod worker;
 
 use std::sync::{Arc, OnceLock};
@@ -46,6 +47,7 @@ use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
 use crate::seam::stats::MethodStats;
 use crate::seam::status::Status;
+use crate::seam::stream::EncodedReplies;
 use crate::seam::transport::{RegistryEvents, Transport, Worker};
 
 /// A bus on Redis.
@@ -173,6 +175,10 @@ impl Transport for RedisTransport {
 
     async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
         self.caller().call(call).await
+    }
+
+    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedReplies, Status> {
+        self.caller().call_streaming(call).await
     }
 
     async fn start(

@@ -31,6 +31,9 @@ pub(crate) struct OutgoingCall {
     pub cache: Option<CacheUse>,
     /// The call's metadata, checked against the limits.
     pub metadata: Metadata,
+    /// For a server-streaming call, the flow-control window it asks for
+    /// (0: the worker's default); 0 for a unary call.
+    pub stream_window: u32,
 }
 
 /// How a call of a cached method uses the cache.

@@ -9,8 +9,11 @@
 //! for this service alone.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::Stream;
 use tokio::time::Instant;
 
 use crate::seam::metadata::Metadata;
@@ -73,5 +76,33 @@ impl CallContext {
     /// Runs `future` with this context as the current one.
     pub(crate) async fn scope<F: Future>(self, future: F) -> F::Output {
         CURRENT.scope(self, future).await
+    }
+
+    /// `stream`, each of whose polls runs inside this context: the messages
+    /// of a server-streaming handler are made after the handler returned
+    /// its stream, and their nested calls inherit the call as a unary
+    /// handler's do.
+    pub(crate) fn scope_stream<S: Stream + Unpin>(self, stream: S) -> Scoped<S> {
+        Scoped {
+            context: self,
+            stream,
+        }
+    }
+}
+
+/// A stream polled inside a call's context; see
+/// [`CallContext::scope_stream`].
+pub(crate) struct Scoped<S> {
+    context: CallContext,
+    stream: S,
+}
+
+impl<S: Stream + Unpin> Stream for Scoped<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.get_mut();
+        let stream = &mut this.stream;
+        CURRENT.sync_scope(this.context.clone(), || Pin::new(stream).poll_next(cx))
     }
 }

@@ -74,6 +74,10 @@ pub struct MethodInfo {
     /// The `redis_bus.idempotent` option: whether running the method twice
     /// for one request is harmless.
     pub idempotent: bool,
+    /// Whether the rpc streams its reply (`returns (stream Reply)`): the
+    /// handler returns a stream of messages and the caller reads them one
+    /// by one.
+    pub server_streaming: bool,
     /// A hash of the wire shape of the request and reply types (16 hex
     /// digits); it changes with any field of either.
     pub schema_fingerprint: &'static str,
@@ -114,6 +118,7 @@ pub const fn method_info(
         cache_ttl_seconds: None,
         timeout_ms: None,
         idempotent: false,
+        server_streaming: false,
         schema_fingerprint,
     }
 }
@@ -132,6 +137,13 @@ impl MethodInfo {
     #[doc(hidden)]
     pub const fn with_timeout_ms(mut self, timeout_ms: u32) -> Self {
         self.timeout_ms = Some(timeout_ms);
+        self
+    }
+
+    /// Marks the rpc server-streaming; for generated code only.
+    #[doc(hidden)]
+    pub const fn with_server_streaming(mut self) -> Self {
+        self.server_streaming = true;
         self
     }
 

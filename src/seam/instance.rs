@@ -61,6 +61,10 @@ pub struct MethodRecord {
     pub timeout_ms: Option<u32>,
     /// The `idempotent` option.
     pub idempotent: bool,
+    /// Whether the rpc streams its reply. Absent from records of workers
+    /// that predate streaming, which had no streaming rpcs.
+    #[serde(default)]
+    pub server_streaming: bool,
     /// The fingerprint of the request and reply schemas.
     pub schema_fingerprint: String,
 }
@@ -73,6 +77,7 @@ impl From<&MethodInfo> for MethodRecord {
             cache_ttl_seconds: method.cache_ttl_seconds,
             timeout_ms: method.timeout_ms,
             idempotent: method.idempotent,
+            server_streaming: method.server_streaming,
             schema_fingerprint: method.schema_fingerprint.to_owned(),
         }
     }

@@ -11,7 +11,8 @@
 //! generator emits and servers run); `status` and `error` (failures);
 //! `instance`, `versions` and `compat` (what is registered, and the version
 //! rules); `server_config`, `context` and `metadata` (what a handler knows
-//! of its call), `trace`, `stats`, `debug_report`;
+//! of its call), `stream` (streamed replies), `trace`, `stats`,
+//! `debug_report`;
 //! `wire` (the envelopes in Redis).
 
 pub(crate) mod cache_key;
@@ -27,6 +28,7 @@ pub(crate) mod server_config;
 pub(crate) mod service;
 pub(crate) mod stats;
 pub(crate) mod status;
+pub(crate) mod stream;
 pub(crate) mod trace;
 pub(crate) mod transport;
 pub(crate) mod versions;

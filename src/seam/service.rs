@@ -3,16 +3,18 @@
 //!
 //! Generated servers (`MathServer`) implement [`Service`] by decoding the
 //! request, calling the user's trait method and encoding the reply, through
-//! [`handle`].
+//! [`handle`] (and [`handle_stream`] for server-streaming rpcs).
 
 use std::future::Future;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use prost::Message;
 
 use crate::seam::cache_key::CacheKeyWriter;
 use crate::seam::info::{Method, ServiceInfo};
 use crate::seam::status::Status;
+use crate::seam::stream::ReplyStream;
 
 /// A service implementation that a server can run: generated for each
 /// proto service as `<Name>Server`.
@@ -24,6 +26,14 @@ pub trait Service: Send + Sync + 'static {
     /// Handles one call of `method` (its proto name) with an encoded
     /// request, returning the encoded reply.
     async fn call(&self, method: &str, request: &[u8]) -> Result<Vec<u8>, Status>;
+
+    /// Handles one call of server-streaming `method` with an encoded
+    /// request, returning the stream of encoded messages. Services without
+    /// streaming rpcs keep the default, which knows no such method.
+    async fn stream(&self, method: &str, request: &[u8]) -> Result<ReplyStream<Vec<u8>>, Status> {
+        let _ = request;
+        Err(unknown_method(self.info(), method))
+    }
 
     /// The cache key text of an encoded request of cached `method`, as the
     /// method's `cache_key` template makes it from the decoded request:
@@ -77,6 +87,24 @@ where
     let request = decode::<M>(request)?;
     let reply = handler(request).await?;
     Ok(reply.encode_to_vec())
+}
+
+/// Decodes a request for server-streaming `M`, runs `handler` on it and
+/// encodes each message of the stream it returns.
+pub async fn handle_stream<M, F, Fut>(
+    request: &[u8],
+    handler: F,
+) -> Result<ReplyStream<Vec<u8>>, Status>
+where
+    M: Method,
+    F: FnOnce(M::Request) -> Fut,
+    Fut: Future<Output = Result<ReplyStream<M::Reply>, Status>>,
+{
+    let request = decode::<M>(request)?;
+    let messages = handler(request).await?;
+    Ok(Box::pin(messages.map(|message| {
+        message.map(|message| message.encode_to_vec())
+    })))
 }
 
 /// The status for a call of a method that `service` does not have.

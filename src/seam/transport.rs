@@ -17,6 +17,7 @@ use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
 use crate::seam::stats::MethodStats;
 use crate::seam::status::Status;
+use crate::seam::stream::EncodedReplies;
 
 /// Carries calls and runs workers.
 #[async_trait]
@@ -31,6 +32,12 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
     /// Delivers a call and waits for its encoded reply. The caller bounds
     /// the wait by the deadline.
     async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status>;
+
+    /// Delivers a call of a server-streaming method and returns its stream
+    /// of encoded messages, which ends with the call's final status. The
+    /// caller bounds the stream by the deadline; dropping the stream
+    /// cancels the call.
+    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedReplies, Status>;
 
     /// Starts serving `services`; they are reachable when this returns.
     async fn start(

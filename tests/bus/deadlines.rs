@@ -13,10 +13,10 @@ use generated_examples::math::math_bus::{Math, MathClient, MathServer};
 use generated_examples::math::{NowReply, NowRequest, SumReply, SumRequest};
 use generated_examples::random::random_bus::{Random, RandomClient, RandomServer};
 use generated_examples::random::{
-    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest,
+    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest, UuidsRequest,
 };
 use redis::Commands;
-use redis_bus::{Bus, CallContext, CallOptions, Code, Server, Status};
+use redis_bus::{Bus, CallContext, CallOptions, Code, ReplyStream, Server, Status};
 
 /// Records the deadline budget its handlers see.
 #[derive(Clone, Default)]
@@ -83,6 +83,10 @@ impl Random for Probe {
     }
 
     async fn password(&self, _request: PasswordRequest) -> Result<PasswordReply, Status> {
+        Err(Status::unimplemented("not probed"))
+    }
+
+    async fn uuids(&self, _request: UuidsRequest) -> Result<ReplyStream<UuidReply>, Status> {
         Err(Status::unimplemented("not probed"))
     }
 

@@ -327,6 +327,7 @@ async fn forged_replies_cannot_answer_a_call() {
                         .encode_to_vec()
                         .into(),
                 )),
+                ..Default::default()
             }
             .encode_to_vec()
         })

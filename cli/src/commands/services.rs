@@ -123,6 +123,7 @@ mod tests {
             cache_ttl_seconds: ttl,
             timeout_ms: None,
             idempotent: false,
+            server_streaming: false,
             schema_fingerprint: String::new(),
         }
     }

@@ -1,12 +1,16 @@
-//! The random sample: UUIDs, passwords, and a method that always fails.
+//! The random sample: UUIDs (one, or a stream of them), passwords, and a
+//! method that always fails.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use redis_bus::Status;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis_bus::{ReplyStream, Status};
 
 use crate::random::random_bus::Random;
 use crate::random::{
-    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest,
+    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest, UuidsRequest,
 };
 
 /// The length of a password whose request gives none.
@@ -14,6 +18,9 @@ pub const DEFAULT_PASSWORD_LENGTH: u32 = 12;
 
 /// The longest password the service makes.
 pub const MAX_PASSWORD_LENGTH: u32 = 1024;
+
+/// The most UUIDs one `Uuids` call streams.
+pub const MAX_UUIDS: u32 = 10_000_000;
 
 /// Implements `random.Random`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -40,6 +47,25 @@ impl Random for RandomService {
             .map(char::from)
             .collect();
         Ok(PasswordReply { password })
+    }
+
+    async fn uuids(&self, request: UuidsRequest) -> Result<ReplyStream<UuidReply>, Status> {
+        if request.count > MAX_UUIDS {
+            return Err(Status::invalid_argument(format!(
+                "count must be at most {MAX_UUIDS}, not {}",
+                request.count
+            )));
+        }
+        let interval = Duration::from_millis(request.interval_ms.into());
+        let uuids = futures_util::stream::iter(0..request.count).then(move |index| async move {
+            if index > 0 && !interval.is_zero() {
+                tokio::time::sleep(interval).await;
+            }
+            Ok(UuidReply {
+                uuid: uuid::Uuid::new_v4().to_string(),
+            })
+        });
+        Ok(Box::pin(uuids))
     }
 
     async fn error(&self, request: ErrorRequest) -> Result<ErrorReply, Status> {

@@ -32,6 +32,19 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         );
         let options = docs::method_options(service.model, method.model);
         let deprecated = method.model.deprecated.then(|| quote!(#[deprecated]));
+        if method.model.server_streaming {
+            return quote! {
+                #docs
+                #options
+                #deprecated
+                pub async fn #name(
+                    &self,
+                    request: #request,
+                ) -> ::core::result::Result<#codegen::Streaming<#reply>, #codegen::Status> {
+                    self.inner.server_streaming::<methods::#method_type>(request).await
+                }
+            };
+        }
         quote! {
             #docs
             #options

@@ -26,7 +26,10 @@ pub(crate) fn method_options(service: &ServiceModel, method: &MethodModel) -> To
         Some(ms) => format!(" - deadline: {ms} ms unless the call sets one (`timeout_ms`)"),
         None => " - deadline: the bus's default unless the call sets one".to_owned(),
     };
-    let idempotent = if options.idempotent {
+    let idempotent = if method.server_streaming {
+        " - streaming: the reply is a stream of messages; fails with `UNAVAILABLE` (after \
+         the messages that came) if its worker dies mid-stream, and never runs again"
+    } else if options.idempotent {
         " - idempotent: yes, run again if its worker dies while handling it (`idempotent`)"
     } else {
         " - idempotent: no, fails with `UNAVAILABLE` if its worker dies while handling it"

@@ -74,6 +74,9 @@ fn emit_method(service: &ServiceContext<'_>, method: &MethodContext<'_>) -> Toke
     if options.idempotent {
         settings.extend(quote!(.with_idempotent(true)));
     }
+    if model.server_streaming {
+        settings.extend(quote!(.with_server_streaming()));
+    }
     // `methods` sits two levels below the package module.
     let request = message_type(&method.method.input_type, 2);
     let reply = message_type(&method.method.output_type, 2);

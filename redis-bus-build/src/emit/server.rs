@@ -42,25 +42,57 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             &format!(" Handles `{}`.", method.model.full_name),
         );
         let options = docs::method_options(service.model, method.model);
+        let returns = if method.model.server_streaming {
+            quote!(#codegen::ReplyStream<#reply>)
+        } else {
+            quote!(#reply)
+        };
         quote! {
             #docs
             #options
-            async fn #name(&self, request: #request) -> ::core::result::Result<#reply, #codegen::Status>;
+            async fn #name(&self, request: #request) -> ::core::result::Result<#returns, #codegen::Status>;
         }
     });
-    let arms = service.methods.iter().map(|method| {
-        let proto_name = &method.model.proto_name;
-        let name = names::snake_ident(proto_name);
-        let method_type = names::type_ident(proto_name);
+    let (streaming, unary): (Vec<_>, Vec<_>) = service
+        .methods
+        .iter()
+        .partition(|method| method.model.server_streaming);
+    let arms = |methods: &[&super::MethodContext<'_>], handle: TokenStream| {
+        methods
+            .iter()
+            .map(|method| {
+                let proto_name = &method.model.proto_name;
+                let name = names::snake_ident(proto_name);
+                let method_type = names::type_ident(proto_name);
+                quote! {
+                    #proto_name => {
+                        // Through the trait, so that no method of `Arc` or of
+                        // the implementation's type named like the rpc is
+                        // called instead.
+                        #handle::<methods::#method_type, _, _>(
+                            request,
+                            |request| <#implementation as #trait_name>::#name(&self.inner, request),
+                        )
+                        .await
+                    }
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let unary_arms = arms(&unary, quote!(#codegen::handle));
+    // Only services with streaming rpcs override the trait's default.
+    let stream_fn = (!streaming.is_empty()).then(|| {
+        let arms = arms(&streaming, quote!(#codegen::handle_stream));
         quote! {
-            #proto_name => {
-                // Through the trait, so that no method of `Arc` or of the
-                // implementation's type named like the rpc is called instead.
-                #codegen::handle::<methods::#method_type, _, _>(
-                    request,
-                    |request| <#implementation as #trait_name>::#name(&self.inner, request),
-                )
-                .await
+            async fn stream(
+                &self,
+                method: &str,
+                request: &[u8],
+            ) -> ::core::result::Result<#codegen::ReplyStream<::std::vec::Vec<u8>>, #codegen::Status> {
+                match method {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(#codegen::unknown_method(&SERVICE, method)),
+                }
             }
         }
     });
@@ -143,10 +175,12 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
                 request: &[u8],
             ) -> ::core::result::Result<::std::vec::Vec<u8>, #codegen::Status> {
                 match method {
-                    #(#arms)*
+                    #(#unary_arms)*
                     _ => ::core::result::Result::Err(#codegen::unknown_method(&SERVICE, method)),
                 }
             }
+
+            #stream_fn
 
             #cache_key_fn
         }

@@ -1,13 +1,15 @@
 //! The calling side of the Redis transport: one per bus handle.
 //!
 //! A call gets an id, is registered as pending, goes to the writer (which
-//! queues it), and waits for the reader to hand it its reply. See `writer`
+//! queues it), and waits for the reader to hand it its reply; a
+//! server-streaming call reads its messages through `stream`. See `writer`
 //! and `reader` for how requests and replies are batched.
 
 mod lookup;
 mod pending;
 mod reader;
 mod schema_check;
+mod stream;
 mod watcher;
 mod writer;
 
@@ -22,6 +24,7 @@ use self::lookup::{CacheLookup, Looked};
 use self::pending::Pending;
 use self::reader::Reader;
 use self::schema_check::SchemaCheck;
+use self::stream::Incoming;
 use self::watcher::Watcher;
 use self::writer::{Outgoing, Writer};
 use crate::redis::clock::BusClock;
@@ -32,6 +35,7 @@ use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
 use crate::seam::call::OutgoingCall;
 use crate::seam::status::Status;
+use crate::seam::stream::{EncodedReplies, granted_window};
 use crate::seam::wire;
 
 /// Sends calls and receives their replies for one client.
@@ -153,7 +157,6 @@ impl Caller {
     /// Queues `call` and waits for its reply. The caller bounds the wait by
     /// the call's deadline.
     pub(crate) async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
-        let cache_refresh = call.cache.as_ref().is_some_and(|cache| cache.bypass);
         if let Some(cache) = &call.cache {
             let keys = self.keys.cache(call.method.full_name);
             let method = call.method;
@@ -175,6 +178,54 @@ impl Caller {
                 Looked::Refused(status) => return Err(status),
             }
         }
+        let id = CallId::random();
+        let (outgoing, watched) = self.outgoing(id, call, 0).await?;
+        let (reply, _forget_on_drop) = self.pending.register(id, watched);
+        if self.outbox.send(outgoing).is_err() {
+            return Err(Status::unavailable("the bus's writer has stopped"));
+        }
+        reply
+            .await
+            .unwrap_or_else(|_| Err(Status::unavailable("the bus's reply reader has stopped")))
+    }
+
+    /// Queues a call of a server-streaming method and returns its stream
+    /// of messages.
+    pub(crate) async fn call_streaming(
+        &self,
+        call: OutgoingCall,
+    ) -> Result<EncodedReplies, Status> {
+        let id = CallId::random();
+        let method = call.method;
+        // As the worker grants it, so that both sides count the same window.
+        let window = granted_window(call.stream_window);
+        let (outgoing, watched) = self.outgoing(id, call, window).await?;
+        let (replies, registered) = self.pending.register_stream(id, watched);
+        let ack_key = self.keys.stream_ack(&self.client, &id.to_string());
+        let incoming = Incoming::start(
+            replies,
+            registered,
+            method,
+            self.connection.clone(),
+            ack_key,
+            window,
+        );
+        if self.outbox.send(outgoing).is_err() {
+            return Err(Status::unavailable("the bus's writer has stopped"));
+        }
+        Ok(Box::pin(incoming))
+    }
+
+    /// Checks `call`'s schema and makes what the writer queues for it under
+    /// `id`, with the live-worker set to watch for a call that does not
+    /// wait for a worker.
+    async fn outgoing(
+        &self,
+        id: CallId,
+        call: OutgoingCall,
+        stream_window: u32,
+    ) -> Result<(Outgoing, Option<Arc<str>>), Status> {
+        let cache_refresh = call.cache.as_ref().is_some_and(|cache| cache.bypass);
         self.schema_check
             .check(
                 call.service,
@@ -184,7 +235,6 @@ impl Caller {
                 &self.clock,
             )
             .await?;
-        let id = CallId::random();
         // The client's span of this call, which the call runs in.
         tracing::Span::current().record("call_id", tracing::field::display(id));
         let remaining = call
@@ -205,33 +255,27 @@ impl Caller {
                 .iter()
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
+            stream_window,
         };
         let service = self
             .keys
             .service(call.service.name, call.service.major_version());
         let instances: Arc<str> = service.instances().into();
         let watched = (!call.wait_for_worker).then(|| Arc::clone(&instances));
-        let (reply, _forget_on_drop) = self.pending.register(id, watched);
         let outgoing = Outgoing {
             service: call.service,
             queue: service.queue().into(),
             instances,
             deadline: call.deadline,
+            // The element holds the request now; its payload is not kept
+            // while the call waits for its reply.
             element: encode_request(id, &request),
             id,
             wait_for_worker: call.wait_for_worker,
             retries: u8::from(call.method.idempotent),
             retried: false,
         };
-        // The element holds the request now; its payload is not kept while
-        // the call waits for its reply.
-        drop(request);
-        if self.outbox.send(outgoing).is_err() {
-            return Err(Status::unavailable("the bus's writer has stopped"));
-        }
-        reply
-            .await
-            .unwrap_or_else(|_| Err(Status::unavailable("the bus's reply reader has stopped")))
+        Ok((outgoing, watched))
     }
 }
 

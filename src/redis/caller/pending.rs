@@ -1,12 +1,14 @@
-//! The calls of one client that wait for their reply, by call id.
+//! The calls of one client that wait for their reply, by call id: a unary
+//! call waits for one reply, a server-streaming call for each of its
+//! messages and then its final reply.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::redis::envelope::CallId;
+use crate::redis::envelope::{CallId, DecodedReply, Position};
 use crate::seam::status::Status;
 
 /// What a waiting call receives: the encoded reply, or why it failed.
@@ -24,12 +26,32 @@ pub(crate) struct Pending {
 #[derive(Debug)]
 struct Waiting {
     /// Where its outcome goes.
-    sender: oneshot::Sender<Outcome>,
+    sink: Sink,
     /// For a call that does not wait for a worker, the live workers of its
     /// service: when none is left, the call fails (see `watcher`).
     instances: Option<Arc<str>>,
     /// When the call was registered.
     since: tokio::time::Instant,
+}
+
+/// Where the replies of a waiting call go.
+#[derive(Debug)]
+enum Sink {
+    /// A unary call's one reply.
+    Unary(oneshot::Sender<Outcome>),
+    /// A streaming call's messages and final reply, in the order they came
+    /// (the stream puts them in order and drops duplicates).
+    Stream(mpsc::UnboundedSender<(Position, Outcome)>),
+}
+
+impl Sink {
+    /// Hands the call a failure that ends it.
+    fn fail(self, status: Status) {
+        match self {
+            Sink::Unary(sender) => drop(sender.send(Err(status))),
+            Sink::Stream(sender) => drop(sender.send((Position::Final(0), Err(status)))),
+        }
+    }
 }
 
 impl Pending {
@@ -44,16 +66,36 @@ impl Pending {
         instances: Option<Arc<str>>,
     ) -> (oneshot::Receiver<Outcome>, PendingGuard<'_>) {
         let (sender, receiver) = oneshot::channel();
+        self.insert(id, Sink::Unary(sender), instances);
+        (receiver, PendingGuard { pending: self, id })
+    }
+
+    /// Registers streaming call `id` and returns where its messages and
+    /// final reply arrive. The guard forgets the call when dropped.
+    pub(crate) fn register_stream(
+        self: &Arc<Self>,
+        id: CallId,
+        instances: Option<Arc<str>>,
+    ) -> (mpsc::UnboundedReceiver<(Position, Outcome)>, StreamGuard) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.insert(id, Sink::Stream(sender), instances);
+        let guard = StreamGuard {
+            pending: Arc::clone(self),
+            id,
+        };
+        (receiver, guard)
+    }
+
+    fn insert(&self, id: CallId, sink: Sink, instances: Option<Arc<str>>) {
         let since = tokio::time::Instant::now();
         self.lock().insert(
             id,
             Waiting {
-                sender,
+                sink,
                 instances,
                 since,
             },
         );
-        (receiver, PendingGuard { pending: self, id })
     }
 
     /// The live-worker sets of the services that waiting calls (those that
@@ -92,16 +134,37 @@ impl Pending {
         };
         let count = failed.len();
         for waiting in failed {
-            let _ = waiting.sender.send(Err(status.clone()));
+            waiting.sink.fail(status.clone());
         }
         count
     }
 
-    /// Delivers the outcome of call `id`; false when nobody waits for it
-    /// any more (it gave up, or the reply is a duplicate).
-    pub(crate) fn complete(&self, id: CallId, outcome: Outcome) -> bool {
+    /// Fails call `id` with `status` (its request could not be queued).
+    pub(crate) fn fail(&self, id: CallId, status: Status) -> bool {
         let waiting = self.lock().remove(&id);
-        waiting.is_some_and(|waiting| waiting.sender.send(outcome).is_ok())
+        waiting.map(|waiting| waiting.sink.fail(status)).is_some()
+    }
+
+    /// Delivers `reply` to the call it belongs to; false when nobody waits
+    /// for it any more (it gave up, or the reply is a duplicate). A
+    /// streaming call stays registered until its stream is dropped.
+    pub(crate) fn deliver(&self, reply: DecodedReply) -> bool {
+        let mut calls = self.lock();
+        match calls.get(&reply.id).map(|waiting| &waiting.sink) {
+            None => return false,
+            Some(Sink::Stream(sender)) => {
+                return sender.send((reply.position, reply.outcome)).is_ok();
+            }
+            // A streamed message for a unary call is not its reply.
+            Some(Sink::Unary(_)) if matches!(reply.position, Position::Streamed(_)) => {
+                return false;
+            }
+            Some(Sink::Unary(_)) => {}
+        }
+        match calls.remove(&reply.id).map(|waiting| waiting.sink) {
+            Some(Sink::Unary(sender)) => sender.send(reply.outcome).is_ok(),
+            _ => false,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, Waiting>> {
@@ -120,6 +183,19 @@ pub(crate) struct PendingGuard<'a> {
 }
 
 impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.pending.lock().remove(&self.id);
+    }
+}
+
+/// Forgets a streaming call when dropped (with its stream).
+#[derive(Debug)]
+pub(crate) struct StreamGuard {
+    pending: Arc<Pending>,
+    id: CallId,
+}
+
+impl Drop for StreamGuard {
     fn drop(&mut self) {
         self.pending.lock().remove(&self.id);
     }

@@ -142,8 +142,9 @@ impl Reader {
 
     fn dispatch(&self, reply: Bytes) {
         match decode_reply(reply) {
-            Ok((id, outcome)) => {
-                if !self.pending.complete(id, outcome) {
+            Ok(reply) => {
+                let id = reply.id;
+                if !self.pending.deliver(reply) {
                     tracing::trace!(call_id = %id, "dropping a reply nobody waits for");
                 }
             }

@@ -157,7 +157,7 @@ impl Writer {
                 // Refused (e.g. by an ACL): nothing was queued.
                 let status = refused("RPUSH", &first.queue, first.service, error);
                 for &index in pushed {
-                    self.pending.complete(batch[index].id, Err(status.clone()));
+                    self.pending.fail(batch[index].id, status.clone());
                 }
                 continue;
             }
@@ -188,7 +188,7 @@ impl Writer {
                     status
                 }
             };
-            self.pending.complete(batch[index].id, Err(status));
+            self.pending.fail(batch[index].id, status);
         }
         let mut batch: Vec<Option<Outgoing>> = batch.into_iter().map(Some).collect();
         again
@@ -234,14 +234,14 @@ impl Writer {
                 outgoing.retried = true;
                 retry.push(outgoing);
             } else {
-                self.pending.complete(
+                self.pending.fail(
                     outgoing.id,
-                    Err(Status::unavailable(format!(
+                    Status::unavailable(format!(
                         "sending the request to {} failed ({error}); it may or may not have \
                          been queued, and it is not sent again (only an idempotent method's \
                          request is, once)",
                         outgoing.service.name
-                    ))),
+                    )),
                 );
             }
         }

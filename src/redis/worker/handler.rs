@@ -1,5 +1,6 @@
 //! Handles one taken request: decode, check, run the handler within the
-//! call's deadline and trace, and hand the outcome to the replier.
+//! call's deadline and trace (streaming its messages, for a
+//! server-streaming rpc), and hand the outcome to the replier.
 //!
 //! Nothing a request contains can stop the worker: garbage is logged (at a
 //! bounded rate) and dropped, a request naming no valid reply client is
@@ -18,9 +19,10 @@ use tracing::{Instrument, field};
 use super::cached::{self, CacheWrite, CachedCall, Guard};
 use super::core::{Core, Served};
 use super::replier::Completion;
+use super::streaming::{self, Destination};
 use super::taken::Taken;
 use crate::redis::cache::entry_value;
-use crate::redis::envelope::{CallId, decode_request, encode_reply};
+use crate::redis::envelope::{CallId, decode_request, encode_final};
 use crate::seam::context::CallContext;
 use crate::seam::debug_report::{self, Failure, panic_message};
 use crate::seam::error::{Error, ErrorKind};
@@ -29,6 +31,7 @@ use crate::seam::metadata::Metadata;
 use crate::seam::server_config::Mode;
 use crate::seam::service::unknown_method;
 use crate::seam::status::Status;
+use crate::seam::stream::granted_window;
 use crate::seam::trace::TraceParent;
 use crate::seam::wire;
 
@@ -47,11 +50,21 @@ pub(crate) async fn handle(core: Arc<Core>, taken: Taken, permit: OwnedSemaphore
         taken: &taken,
         id,
         request: &request,
+        reply_to: &reply_to,
     };
-    let outcome = outcome(&core, served, &call, &mut permit, &mut cache_write).await;
+    let mut streamed = 0;
+    let outcome = outcome(
+        &core,
+        served,
+        &call,
+        &mut permit,
+        &mut cache_write,
+        &mut streamed,
+    )
+    .await;
     drop(permit);
     record(&core, served, &request, started.elapsed(), outcome.as_ref());
-    let reply = outcome.map(|outcome| (reply_to, encode_reply(id, outcome)));
+    let reply = outcome.map(|outcome| (reply_to, encode_final(id, outcome, streamed)));
     core.complete(Completion {
         taken,
         reply,
@@ -96,11 +109,12 @@ pub(crate) fn answerable(
     Some((id, request, reply_to))
 }
 
-/// One decoded request and where it came from.
+/// One decoded request, where it came from and where its replies go.
 struct Call<'a> {
     taken: &'a Taken,
     id: CallId,
     request: &'a wire::Request,
+    reply_to: &'a str,
 }
 
 /// Counts a call of a known method in the worker's statistics; a call
@@ -128,15 +142,19 @@ fn record(
 }
 
 /// The outcome of a call, or `None` when nobody waits for one any more.
-/// For a cached method, `cache_write` says what to do with the cache.
+/// For a cached method, `cache_write` says what to do with the cache; for a
+/// server-streaming one, `streamed` counts the messages sent before it.
 async fn outcome(
     core: &Core,
     served: &Served,
     call: &Call<'_>,
     permit: &mut Option<OwnedSemaphorePermit>,
     cache_write: &mut Option<CacheWrite>,
+    streamed: &mut u64,
 ) -> Option<Result<Vec<u8>, Status>> {
-    let Call { taken, id, request } = *call;
+    let Call {
+        taken, id, request, ..
+    } = *call;
     let service = served.service.info();
     let deadline_ms = (request.deadline_ms != 0).then_some(request.deadline_ms as i64);
     if deadline_ms.is_some_and(|deadline| core.clock.now_ms() >= deadline) {
@@ -176,6 +194,13 @@ async fn outcome(
         ))));
     }
     if let Some(dead) = &taken.reclaimed_from {
+        if method.server_streaming {
+            return Some(Err(Status::unavailable(format!(
+                "the worker {dead} stopped while streaming this call of {}; a stream is \
+                 never run again, since its caller may hold part of it",
+                method.full_name
+            ))));
+        }
         if !method.idempotent {
             return Some(Err(Status::unavailable(format!(
                 "the worker {dead} stopped while handling this call of {} (it may or may \
@@ -196,6 +221,19 @@ async fn outcome(
         Some(deadline) => core.clock.to_instant(deadline),
         None => tokio::time::Instant::now() + crate::seam::call::DEFAULT_TIMEOUT,
     };
+    if method.server_streaming {
+        let body = Body::Streaming {
+            to: Destination {
+                id,
+                replies: call.reply_to,
+                ack_key: core.keys.stream_ack(&request.reply_client, &id.to_string()),
+                window: granted_window(request.stream_window),
+                deadline,
+            },
+            sent: streamed,
+        };
+        return run(core, served, method, request, id, deadline, body).await;
+    }
     let entry = match served.service.cache_key(method.name, &request.payload) {
         Some(Ok(text)) if method.cache_key.is_some() => Some(
             core.keys
@@ -206,7 +244,7 @@ async fn outcome(
         _ => None,
     };
     let Some(entry) = entry else {
-        return run(core, served, method, request, id, deadline).await;
+        return run(core, served, method, request, id, deadline, Body::Unary).await;
     };
     let cached = CachedCall {
         method,
@@ -217,7 +255,7 @@ async fn outcome(
         deadline,
     };
     match cached::guard(core, cached, permit).await {
-        Guard::Uncached => run(core, served, method, request, id, deadline).await,
+        Guard::Uncached => run(core, served, method, request, id, deadline, Body::Unary).await,
         Guard::Hit(reply) => Some(Ok(reply.to_vec())),
         Guard::Expired => None,
         Guard::Locked {
@@ -225,7 +263,7 @@ async fn outcome(
             generation,
             lease,
         } => {
-            let outcome = run(core, served, method, request, id, deadline).await;
+            let outcome = run(core, served, method, request, id, deadline, Body::Unary).await;
             drop(lease);
             if let Some(Ok(reply)) = &outcome {
                 write.store = Some((entry_value(generation, reply), method.cache_ttl_seconds));
@@ -237,6 +275,18 @@ async fn outcome(
     }
 }
 
+/// What a handler's run makes.
+enum Body<'a> {
+    /// One reply.
+    Unary,
+    /// A stream sent to `to` (its final outcome is the run's), counting
+    /// the messages sent in `sent`.
+    Streaming {
+        to: Destination<'a>,
+        sent: &'a mut u64,
+    },
+}
+
 /// Runs the handler for `request` within its deadline and trace.
 async fn run(
     core: &Core,
@@ -245,6 +295,7 @@ async fn run(
     request: &wire::Request,
     id: CallId,
     deadline: tokio::time::Instant,
+    body: Body<'_>,
 ) -> Option<Result<Vec<u8>, Status>> {
     // Checked like anything else a request says: it may come from anyone.
     let metadata = match Metadata::from_wire(request.metadata.clone()) {
@@ -271,7 +322,26 @@ async fn run(
     );
     let context = CallContext::new(deadline, Some(own.to_string())).with_metadata(metadata);
     let started = StdInstant::now();
-    let call = context.scope(served.service.call(method.name, &request.payload));
+    let service = &served.service;
+    let call = async move {
+        match body {
+            Body::Unary => Some(
+                context
+                    .scope(service.call(method.name, &request.payload))
+                    .await,
+            ),
+            Body::Streaming { to, sent } => {
+                let open = service.stream(method.name, &request.payload);
+                match context.clone().scope(open).await {
+                    Ok(messages) => {
+                        let messages = context.scope_stream(messages);
+                        streaming::send_all(core, &to, messages, sent).await
+                    }
+                    Err(status) => Some(Err(status)),
+                }
+            }
+        }
+    };
     let result = tokio::time::timeout_at(deadline, AssertUnwindSafe(call).catch_unwind())
         .instrument(span.clone())
         .await;
@@ -282,7 +352,11 @@ async fn run(
             tracing::warn!(parent: &span, "the handler ran past the caller's deadline and was cancelled");
             return None;
         }
-        Ok(Ok(outcome)) => (outcome, false),
+        Ok(Ok(None)) => {
+            span.record("outcome", "CANCELLED");
+            return None;
+        }
+        Ok(Ok(Some(outcome))) => (outcome, false),
         Ok(Err(panic)) => {
             let message = panic_message(panic.as_ref());
             tracing::error!(parent: &span, "the handler panicked: {message}");

@@ -16,6 +16,7 @@ mod orphans;
 mod registration;
 mod replier;
 mod reports;
+mod streaming;
 mod taken;
 mod taker;
 

@@ -51,6 +51,13 @@ pub struct Request {
         crate::seam::wire::codegen::prost::alloc::string::String,
         crate::seam::wire::codegen::prost::bytes::Bytes,
     >,
+    /// Of a server-streaming method: how many messages the worker may send
+    /// ahead of those the caller has taken (the stream's flow-control window).
+    /// The worker keeps it within its own limits; 0 for a unary call. The
+    /// caller acknowledges what it has taken in
+    /// `rb:{<bus>:client:<reply_client>}:stream:<call id in hex>`.
+    #[prost(uint32, tag = "14")]
+    pub stream_window: u32,
 }
 /// The outcome of one call, pushed onto the caller's reply list.
 #[derive(Clone, PartialEq, Eq, Hash, crate::seam::wire::codegen::prost::Message)]
@@ -59,6 +66,16 @@ pub struct Reply {
     /// The 16-byte id of the call this answers.
     #[prost(bytes = "bytes", tag = "4")]
     pub id: crate::seam::wire::codegen::prost::bytes::Bytes,
+    /// Of a server-streaming call: for a streamed message, its position in the
+    /// stream (1, 2, ...); for the final reply, how many messages came before
+    /// it. 0 for a unary call, and for a final reply sent by a worker that did
+    /// not serve the stream (after a crash).
+    #[prost(uint64, tag = "5")]
+    pub seq: u64,
+    /// This reply is one message of a stream (its payload), not the call's
+    /// final reply.
+    #[prost(bool, tag = "6")]
+    pub streamed: bool,
     #[prost(oneof = "reply::Outcome", tags = "2, 3")]
     pub outcome: ::core::option::Option<reply::Outcome>,
 }

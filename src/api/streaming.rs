@@ -1,0 +1,134 @@
+//! `Streaming`: what a server-streaming call returns, the typed messages
+//! of the stream as they come, then the call's status.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use prost::Message;
+use tokio::time::{Instant, Sleep};
+
+use crate::seam::info::MethodInfo;
+use crate::seam::status::Status;
+use crate::seam::stream::EncodedReplies;
+
+/// The messages of a server-streaming call, read with
+/// [`message`](Self::message) or as a [`Stream`]. Each item is a message;
+/// a stream that ended well then ends (`None`); one that ended early yields
+/// one `Err` with its status first: the handler's error, `DEADLINE_EXCEEDED`
+/// when the call's deadline passed, `UNAVAILABLE` when the worker stopped
+/// mid-stream. A stream never ends early looking complete.
+///
+/// The call's deadline covers the whole stream. Dropping the stream
+/// cancels the call.
+pub struct Streaming<T> {
+    /// The encoded messages from the transport.
+    replies: EncodedReplies,
+    /// The rpc called, for messages.
+    method: &'static MethodInfo,
+    /// Fires at the call's deadline.
+    deadline: Pin<Box<Sleep>>,
+    /// The call's budget, for messages.
+    timeout: Duration,
+    /// How many messages were read.
+    received: u64,
+    /// Whether the stream has ended.
+    done: bool,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T: Message + Default> Streaming<T> {
+    pub(crate) fn new(
+        replies: EncodedReplies,
+        method: &'static MethodInfo,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Self {
+        Streaming {
+            replies,
+            method,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            timeout,
+            received: 0,
+            done: false,
+            _message: PhantomData,
+        }
+    }
+
+    /// The next message: `Ok(Some(message))`, `Ok(None)` once the stream
+    /// ended well, or the status it ended with.
+    pub async fn message(&mut self) -> Result<Option<T>, Status> {
+        self.next().await.transpose()
+    }
+
+    /// How many messages have been read so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Ends the stream with `status`.
+    fn end(&mut self, status: Status) -> Poll<Option<Result<T, Status>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(status)))
+    }
+}
+
+impl<T: Message + Default> Stream for Streaming<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.replies.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(encoded))) => match T::decode(encoded) {
+                Ok(message) => {
+                    this.received += 1;
+                    Poll::Ready(Some(Ok(message)))
+                }
+                Err(error) => {
+                    let status = Status::internal(format!(
+                        "message {} of {} does not decode as {}: {error}",
+                        this.received + 1,
+                        this.method.full_name,
+                        this.method.reply_type
+                    ));
+                    this.end(status)
+                }
+            },
+            Poll::Ready(Some(Err(status))) => this.end(status),
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    let status = Status::deadline_exceeded(format!(
+                        "{} did not finish its stream within its deadline of {} ms \
+                         ({} messages came)",
+                        this.method.full_name,
+                        this.timeout.as_millis(),
+                        this.received
+                    ));
+                    this.end(status)
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<T> fmt::Debug for Streaming<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streaming")
+            .field("method", &self.method.full_name)
+            .field("received", &self.received)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}

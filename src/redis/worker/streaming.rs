@@ -1,0 +1,207 @@
+//! The worker's side of a server-streaming call: pushes the handler's
+//! messages onto the caller's reply list in batches, numbered, never more
+//! than the window ahead of what the caller acknowledged, and stops when
+//! the caller cancels or dies. See `redis::streaming` for the protocol.
+//!
+//! A batch is whatever the handler has ready when the previous push
+//! returns (up to [`MAX_BATCH`]), pushed with one `RPUSH` that also renews
+//! the list's expiry and reads the acknowledgement: one round trip per
+//! batch, however fast the handler.
+
+use std::time::Duration;
+
+use futures_util::{FutureExt, Stream, StreamExt};
+use redis::Value;
+use tokio::time::Instant;
+
+use super::core::Core;
+use crate::redis::envelope::{CallId, encode_streamed};
+use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, Ack};
+use crate::seam::status::Status;
+
+/// The most messages one push carries.
+const MAX_BATCH: usize = 256;
+
+/// The longest pause between two looks at the acknowledgement while the
+/// window is full.
+const MAX_WAIT: Duration = Duration::from_millis(50);
+
+/// Where and how one stream goes.
+pub(super) struct Destination<'a> {
+    /// The call.
+    pub id: CallId,
+    /// The caller's reply list.
+    pub replies: &'a str,
+    /// The call's acknowledgement key.
+    pub ack_key: String,
+    /// How many messages may be sent ahead of those acknowledged.
+    pub window: u32,
+    /// When the caller stops reading.
+    pub deadline: Instant,
+}
+
+/// Why a stream stopped before its end.
+enum Stopped {
+    /// The deadline passed, the caller cancelled, or it died: nobody reads
+    /// a final reply.
+    Unread,
+    /// Redis refused a push (e.g. an ACL): the stream cannot go on.
+    Refused(Status),
+}
+
+/// Sends `messages` to the caller. Returns the final outcome (`None` when
+/// nobody waits for one: deadline passed, cancelled, caller gone) and, in
+/// `sent`, how many messages went out.
+pub(super) async fn send_all<S>(
+    core: &Core,
+    to: &Destination<'_>,
+    mut messages: S,
+    sent: &mut u64,
+) -> Option<Result<Vec<u8>, Status>>
+where
+    S: Stream<Item = Result<Vec<u8>, Status>> + Unpin,
+{
+    let mut pusher = Pusher {
+        core,
+        to,
+        started: Instant::now(),
+        acknowledged: 0,
+    };
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut end: Option<Result<(), Status>> = None;
+    loop {
+        if batch.is_empty() && end.is_none() {
+            // Wait for the next message, looking at the caller now and then.
+            let next = tokio::select! {
+                next = messages.next() => next,
+                () = tokio::time::sleep_until(to.deadline) => return None,
+                () = tokio::time::sleep(ACK_REFRESH) => {
+                    if pusher.look().await.is_err() {
+                        return None;
+                    }
+                    continue;
+                }
+            };
+            let mut next = Some(next);
+            // Then take whatever else is ready.
+            while let Some(item) = next.take() {
+                match item {
+                    Some(Ok(message)) => {
+                        let seq = *sent + batch.len() as u64 + 1;
+                        batch.push(encode_streamed(to.id, seq, message));
+                    }
+                    Some(Err(status)) => end = Some(Err(status)),
+                    None => end = Some(Ok(())),
+                }
+                if end.is_none() && batch.len() < MAX_BATCH {
+                    next = messages.next().now_or_never();
+                }
+            }
+        }
+        if batch.is_empty() {
+            return end.map(|end| end.map(|()| Vec::new()));
+        }
+        match pusher.push(&mut batch, sent).await {
+            Ok(()) => {}
+            Err(Stopped::Unread) => return None,
+            Err(Stopped::Refused(status)) => return Some(Err(status)),
+        }
+    }
+}
+
+/// Pushes batches within the window.
+struct Pusher<'a> {
+    core: &'a Core,
+    to: &'a Destination<'a>,
+    /// When the stream started: before [`ACK_TTL`] has passed, a missing
+    /// acknowledgement means the caller has not written one yet.
+    started: Instant,
+    /// How many messages the caller has read, as it last said.
+    acknowledged: u64,
+}
+
+impl Pusher<'_> {
+    /// Pushes the front of `batch` that fits the window (waiting while
+    /// none does), and removes it from `batch`.
+    async fn push(&mut self, batch: &mut Vec<Vec<u8>>, sent: &mut u64) -> Result<(), Stopped> {
+        let mut wait = Duration::from_millis(1);
+        let room = loop {
+            let room = (self.acknowledged + u64::from(self.to.window)).saturating_sub(*sent);
+            if room > 0 {
+                break (room as usize).min(batch.len());
+            }
+            if Instant::now() + wait >= self.to.deadline {
+                return Err(Stopped::Unread);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_WAIT);
+            self.look().await?;
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("RPUSH").arg(self.to.replies).arg(&batch[..room]);
+        pipe.cmd("PEXPIRE")
+            .arg(self.to.replies)
+            .arg(self.core.settings.reply_ttl.as_millis() as u64);
+        pipe.cmd("GET").arg(&self.to.ack_key);
+        let replies = self.send(&pipe).await?;
+        batch.drain(..room);
+        *sent += room as u64;
+        self.read_ack(replies.last())
+    }
+
+    /// Reads the acknowledgement.
+    async fn look(&mut self) -> Result<(), Stopped> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(&self.to.ack_key);
+        let replies = self.send(&pipe).await?;
+        self.read_ack(replies.last())
+    }
+
+    /// Sends `pipe` until it goes through, or the deadline passes. A push
+    /// sent twice (its first answer lost with a connection) puts messages
+    /// twice; the caller drops the second copy by number.
+    async fn send(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, Stopped> {
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            match self.core.connection.checked_replies(pipe).await {
+                Ok(replies) => return Ok(replies),
+                Err(refused) if refused.command.is_some() => {
+                    return Err(Stopped::Refused(Status::internal(format!(
+                        "the worker could not stream the reply: {refused}"
+                    ))));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, call_id = %self.to.id, "streaming a reply failed; retrying");
+                    if Instant::now() + backoff >= self.to.deadline {
+                        return Err(Stopped::Unread);
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Takes in what an acknowledgement key said.
+    fn read_ack(&mut self, value: Option<&Value>) -> Result<(), Stopped> {
+        let value = match value {
+            Some(Value::BulkString(bytes)) => Some(&bytes[..]),
+            _ => None,
+        };
+        match Ack::parse(value) {
+            Ack::Read(read) => {
+                self.acknowledged = self.acknowledged.max(read);
+                Ok(())
+            }
+            Ack::Cancelled => {
+                tracing::debug!(call_id = %self.to.id, "the caller cancelled the stream");
+                Err(Stopped::Unread)
+            }
+            Ack::Missing if self.started.elapsed() < ACK_TTL => Ok(()),
+            Ack::Missing => {
+                tracing::debug!(call_id = %self.to.id, "the caller of the stream is gone");
+                Err(Stopped::Unread)
+            }
+        }
+    }
+}
