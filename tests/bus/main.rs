@@ -31,6 +31,7 @@ mod reconnect;
 mod samples;
 mod shutdown;
 mod stats;
+mod streaming;
 mod tls;
 mod traces;
 mod versions;

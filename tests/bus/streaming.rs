@@ -1,0 +1,486 @@
+//! Server-streaming rpcs: messages in order and exactly once, the final
+//! status after them, flow control that bounds what Redis holds, the
+//! deadline over the whole stream, cancellation, a worker or a caller that
+//! dies mid-stream, and a connection killed mid-stream.
+
+use crate::common::{self, on_each_bus};
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use generated_examples::random::random_bus::{Random, RandomClient, RandomServer};
+use generated_examples::random::{
+    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest, UuidsRequest,
+};
+use redis::Commands;
+use redis_bus::{
+    Bus, CallContext, CallOptions, Code, MAX_STREAM_WINDOW, ReplyStream, Server, Status, wire,
+};
+use redis_bus_testing::RedisServer;
+
+/// A `random.Random` whose `Uuids` streams the numbers 1, 2, ... (as text)
+/// and says what it did.
+#[derive(Debug, Clone, Default)]
+struct Numbers {
+    /// Fail with `NOT_FOUND` after this many messages.
+    fail_after: Option<u32>,
+    /// How many messages the handler made, across calls.
+    made: Arc<AtomicU64>,
+    /// Set when the handler's stream is dropped.
+    dropped: Arc<AtomicBool>,
+    /// The `tenant` metadata each message saw, when they all saw it.
+    tenant_seen: Arc<AtomicBool>,
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[redis_bus::codegen::async_trait]
+impl Random for Numbers {
+    async fn uuid(&self, _request: UuidRequest) -> Result<UuidReply, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+
+    async fn password(&self, _request: PasswordRequest) -> Result<PasswordReply, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+
+    async fn uuids(&self, request: UuidsRequest) -> Result<ReplyStream<UuidReply>, Status> {
+        let interval = Duration::from_millis(request.interval_ms.into());
+        let fail_after = self.fail_after;
+        let made = Arc::clone(&self.made);
+        let flag = DropFlag(Arc::clone(&self.dropped));
+        let tenant_seen = Arc::clone(&self.tenant_seen);
+        tenant_seen.store(true, Ordering::SeqCst);
+        let numbers = futures_util::stream::iter(1..=request.count).then(move |n| {
+            let made = Arc::clone(&made);
+            let tenant_seen = Arc::clone(&tenant_seen);
+            let _flag = &flag;
+            async move {
+                if n > 1 && !interval.is_zero() {
+                    tokio::time::sleep(interval).await;
+                }
+                let tenant = CallContext::current()
+                    .and_then(|context| context.metadata().get("tenant").map(str::to_owned));
+                if tenant.as_deref() != Some("acme") {
+                    tenant_seen.store(false, Ordering::SeqCst);
+                }
+                if fail_after.is_some_and(|limit| n > limit) {
+                    return Err(Status::not_found(format!("no number after {}", n - 1)));
+                }
+                made.fetch_add(1, Ordering::SeqCst);
+                Ok(UuidReply {
+                    uuid: n.to_string(),
+                })
+            }
+        });
+        Ok(Box::pin(numbers))
+    }
+
+    async fn error(&self, _request: ErrorRequest) -> Result<ErrorReply, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+}
+
+/// Serves `numbers` on `bus`.
+async fn serve(bus: &Bus, numbers: &Numbers) -> redis_bus::RunningServer {
+    Server::new(bus)
+        .add_service(RandomServer::new(numbers.clone()))
+        .start()
+        .await
+        .expect("the server starts")
+}
+
+/// The numbers a stream of `count` with `interval_ms` brings, and how it
+/// ended (`None`: well).
+async fn read_all(
+    random: &RandomClient,
+    count: u32,
+    interval_ms: u32,
+) -> (Vec<u32>, Option<Status>) {
+    let mut stream = random
+        .uuids(UuidsRequest { count, interval_ms })
+        .await
+        .expect("the stream opens");
+    let mut numbers = Vec::new();
+    let mut ended = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(reply) => numbers.push(reply.uuid.parse().expect("a number")),
+            Err(status) => {
+                ended = Some(status);
+                break;
+            }
+        }
+    }
+    assert!(stream.next().await.is_none(), "nothing after the end");
+    assert_eq!(stream.received(), numbers.len() as u64);
+    (numbers, ended)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_arrive_in_order_then_the_stream_ends_well() {
+    on_each_bus(|bus| async move {
+        let numbers = Numbers::default();
+        let _server = serve(&bus, &numbers).await;
+        let random = RandomClient::new(&bus).with_options(
+            CallOptions::new()
+                .metadata("tenant", "acme")
+                .stream_window(16),
+        );
+        let (got, ended) = read_all(&random, 5000, 0).await;
+        assert_eq!(ended, None);
+        assert_eq!(got, (1..=5000).collect::<Vec<_>>());
+        assert!(
+            numbers.tenant_seen.load(Ordering::SeqCst),
+            "every message is made inside the call's context"
+        );
+        let (none, ended) = read_all(&random, 0, 0).await;
+        assert!(
+            none.is_empty() && ended.is_none(),
+            "an empty stream ends well"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_error_ends_the_stream_after_the_messages_before_it() {
+    on_each_bus(|bus| async move {
+        let numbers = Numbers {
+            fail_after: Some(5),
+            ..Numbers::default()
+        };
+        let _server = serve(&bus, &numbers).await;
+        let random = RandomClient::new(&bus);
+        let (got, ended) = read_all(&random, 100, 0).await;
+        assert_eq!(got, [1, 2, 3, 4, 5]);
+        let ended = ended.expect("the stream fails");
+        assert_eq!(ended.code(), Code::NotFound);
+        assert_eq!(ended.message(), "no number after 5");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_covers_the_whole_stream() {
+    on_each_bus(|bus| async move {
+        let numbers = Numbers::default();
+        let _server = serve(&bus, &numbers).await;
+        let random = RandomClient::new(&bus).with_timeout(Duration::from_millis(1000));
+        let started = tokio::time::Instant::now();
+        let (got, ended) = read_all(&random, 100, 100).await;
+        let took = started.elapsed();
+        let ended = ended.expect("the deadline ends the stream");
+        assert_eq!(ended.code(), Code::DeadlineExceeded, "{ended}");
+        assert!(
+            (5..=11).contains(&got.len()),
+            "about ten messages in one second, got {}",
+            got.len()
+        );
+        assert_eq!(got, (1..=got.len() as u32).collect::<Vec<_>>());
+        assert!(
+            ended
+                .message()
+                .contains(&format!("({} messages came)", got.len())),
+            "{ended}"
+        );
+        assert!(
+            took < Duration::from_millis(1500),
+            "ended at the deadline: {took:?}"
+        );
+        common::eventually(Duration::from_secs(3), "the handler stops", || {
+            numbers.dropped.load(Ordering::SeqCst)
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_stream_stops_the_handler_and_leaves_nothing_in_redis() {
+    on_each_bus(|bus| async move {
+        let numbers = Numbers::default();
+        let _server = serve(&bus, &numbers).await;
+        let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(60));
+        let mut stream = random
+            .uuids(UuidsRequest {
+                count: 1_000_000,
+                interval_ms: 1,
+            })
+            .await
+            .unwrap();
+        for expected in 1..=3u32 {
+            let message = stream.message().await.unwrap().expect("a message");
+            assert_eq!(message.uuid, expected.to_string());
+        }
+        drop(stream);
+        // The worker looks at the caller at least once a second.
+        common::eventually(
+            Duration::from_secs(3),
+            "the handler's stream is dropped",
+            || numbers.dropped.load(Ordering::SeqCst),
+        )
+        .await;
+        let made = numbers.made.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            numbers.made.load(Ordering::SeqCst),
+            made,
+            "nothing more is made"
+        );
+    })
+    .await;
+
+    // On Redis, the cancellation mark expires and the reply list is read.
+    let (redis, bus) = common::redis_and_bus().await;
+    let numbers = Numbers::default();
+    let _server = serve(&bus, &numbers).await;
+    let mut stream = RandomClient::new(&bus)
+        .uuids(UuidsRequest {
+            count: 1_000_000,
+            interval_ms: 0,
+        })
+        .await
+        .unwrap();
+    stream.message().await.unwrap().expect("a message");
+    drop(stream);
+    let mut inspect = common::inspect(&redis);
+    common::eventually(Duration::from_secs(8), "the stream's keys are gone", || {
+        inspect
+            .keys::<_, Vec<String>>("rb:{test:client:*:stream:*")
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_bounds_what_redis_and_the_worker_hold() {
+    let (redis, bus) = common::redis_and_bus().await;
+    let numbers = Numbers::default();
+    let _server = serve(&bus, &numbers).await;
+    let mut inspect = common::inspect(&redis);
+    let memory = |inspect: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("memory").query(inspect).unwrap();
+        info.lines()
+            .find_map(|line| line.strip_prefix("used_memory:"))
+            .and_then(|value| value.trim().parse().ok())
+            .expect("used_memory")
+    };
+    let before = memory(&mut inspect);
+    let window = 32;
+    let random = RandomClient::new(&bus).with_options(
+        CallOptions::new()
+            .timeout(Duration::from_secs(60))
+            .stream_window(window),
+    );
+    // A producer of a million messages, a reader of ten a second.
+    let mut stream = random
+        .uuids(UuidsRequest {
+            count: 1_000_000,
+            interval_ms: 0,
+        })
+        .await
+        .unwrap();
+    let mut most_held = 0;
+    for expected in 1..=20u32 {
+        let message = stream.message().await.unwrap().expect("a message");
+        assert_eq!(message.uuid, expected.to_string());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let held: usize = inspect
+            .keys::<_, Vec<String>>("rb:{test:client:*}:replies")
+            .unwrap()
+            .iter()
+            .map(|key| inspect.llen::<_, usize>(key).unwrap())
+            .sum();
+        most_held = most_held.max(held);
+    }
+    let made = numbers.made.load(Ordering::SeqCst);
+    let grown = memory(&mut inspect).saturating_sub(before);
+    drop(stream);
+    assert!(
+        most_held <= window as usize,
+        "Redis held {most_held} messages, more than the window of {window}"
+    );
+    // What was read, a window ahead, and the one batch the worker holds.
+    assert!(
+        made <= 20 + u64::from(window) + 257,
+        "the handler made {made} messages for a reader of 20"
+    );
+    assert!(grown < 1 << 20, "Redis grew by {grown} bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_connection_loses_duplicates_and_reorders_nothing() {
+    let (redis, bus) = common::redis_and_bus().await;
+    let numbers = Numbers::default();
+    let _server = serve(&bus, &numbers).await;
+    let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(60));
+    let reading = tokio::spawn(async move { read_all(&random, 50_000, 0).await });
+    let mut inspect = common::inspect(&redis);
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Every connection but this one: the worker's, the reader's, the
+        // shared ones.
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("normal")
+            .arg("SKIPME")
+            .arg("yes")
+            .query(&mut inspect)
+            .unwrap();
+    }
+    assert!(
+        !reading.is_finished(),
+        "the connections were killed mid-stream"
+    );
+    let (got, ended) = tokio::time::timeout(Duration::from_secs(50), reading)
+        .await
+        .expect("the stream finishes")
+        .unwrap();
+    assert_eq!(ended, None, "the stream ends well");
+    assert_eq!(got.len(), 50_000);
+    assert!(
+        got.iter().zip(1..).all(|(got, expected)| *got == expected),
+        "every message once, in order"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_dies_mid_stream_stops_its_worker() {
+    let (redis, bus) = common::redis_and_bus().await;
+    let numbers = Numbers::default();
+    let _server = serve(&bus, &numbers).await;
+    // A caller that queues a streaming request and never acknowledges
+    // anything, as one killed right after sending it.
+    let request = wire::Request {
+        method: "Uuids".to_owned(),
+        payload: prost::Message::encode_to_vec(&UuidsRequest {
+            count: 1_000_000,
+            interval_ms: 0,
+        })
+        .into(),
+        reply_client: "ghost".to_owned(),
+        stream_window: u32::MAX,
+        ..Default::default()
+    };
+    let mut element = vec![7u8; 16];
+    element.extend(prost::Message::encode_to_vec(&request));
+    let mut inspect = common::inspect(&redis);
+    let _: () = inspect
+        .rpush("rb:{test:random.Random@1}:queue", element)
+        .unwrap();
+    common::eventually(
+        Duration::from_secs(6),
+        "the worker stops streaming to a caller that is gone",
+        || numbers.dropped.load(Ordering::SeqCst),
+    )
+    .await;
+    let held: usize = inspect.llen("rb:{test:client:ghost}:replies").unwrap();
+    assert!(
+        held <= MAX_STREAM_WINDOW as usize,
+        "a window of u32::MAX is capped: {held} messages held"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_stream_fails_the_stream_saying_how_much_came() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let bus = common::connect(&redis, "test").await;
+    let mut doomed = spawn_stream_worker(&redis.url());
+    let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(30));
+    let mut stream = random
+        .uuids(UuidsRequest {
+            count: 1000,
+            interval_ms: 20,
+        })
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        stream.message().await.unwrap().expect("a message");
+    }
+    doomed.kill().expect("SIGKILL the worker");
+    doomed.wait().unwrap();
+    // Another worker reclaims the call and, since a stream is never run
+    // again, fails it.
+    let numbers = Numbers::default();
+    let _survivor = serve(&bus, &numbers).await;
+    let started = tokio::time::Instant::now();
+    let ended = loop {
+        match stream.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("a stream cut short must not end well"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), Code::Unavailable, "{ended}");
+    let came = stream.received();
+    assert!(came >= 5, "{came}");
+    assert!(
+        ended.message().contains(&format!("({came} messages came)")),
+        "{ended}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        numbers.made.load(Ordering::SeqCst),
+        0,
+        "the survivor never reruns a stream"
+    );
+}
+
+/// The line a stream worker process prints once it serves.
+const STREAM_WORKER_READY: &str = "stream-worker-ready";
+
+/// A worker process serving [`Numbers`] on bus `test` of `url`.
+fn spawn_stream_worker(url: &str) -> Child {
+    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([
+            "--ignored",
+            "--exact",
+            "streaming::stream_worker_process",
+            "--nocapture",
+        ])
+        .env("REDIS_BUS_TEST_URL", url)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the worker process starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains(STREAM_WORKER_READY) => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the worker process exited before serving"),
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+#[test]
+#[ignore = "entry point of the worker processes that tests start"]
+fn stream_worker_process() {
+    let url = std::env::var("REDIS_BUS_TEST_URL").expect("started by spawn_stream_worker");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let bus = common::connect_url(&url, "test").await;
+        let _server = serve(&bus, &Numbers::default()).await;
+        println!("{STREAM_WORKER_READY}");
+        std::future::pending::<()>().await;
+    });
+}
