@@ -77,7 +77,7 @@ pub use seam::metadata::Metadata;
 pub use seam::service::Service;
 pub use seam::stats::MethodStats;
 pub use seam::status::{Code, Status};
-pub use seam::stream::{DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, ReplyStream};
+pub use seam::stream::{DEFAULT_STREAM_WINDOW, EncodedMessages, MAX_STREAM_WINDOW, ReplyStream};
 pub use seam::wire;
 
 /// The attribute that service implementations put on their `impl` of a

@@ -19,6 +19,23 @@ pub struct UuidsRequest {
     #[prost(uint32, tag = "2")]
     pub interval_ms: u32,
 }
+#[derive(Clone, PartialEq, Eq, Hash, ::redis_bus::codegen::prost::Message)]
+#[prost(prost_path = "::redis_bus::codegen::prost")]
+pub struct PickRequest {
+    /// One item to pick from.
+    #[prost(string, tag = "1")]
+    pub item: ::redis_bus::codegen::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::redis_bus::codegen::prost::Message)]
+#[prost(prost_path = "::redis_bus::codegen::prost")]
+pub struct PickReply {
+    /// The item picked; empty when none came.
+    #[prost(string, tag = "1")]
+    pub item: ::redis_bus::codegen::prost::alloc::string::String,
+    /// How many items came.
+    #[prost(uint64, tag = "2")]
+    pub count: u64,
+}
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::redis_bus::codegen::prost::Message)]
 #[prost(prost_path = "::redis_bus::codegen::prost")]
 pub struct PasswordRequest {
@@ -49,12 +66,18 @@ pub mod random_bus {
     pub const SERVICE: ::redis_bus::codegen::ServiceInfo = ::redis_bus::codegen::service_info(
         "random.Random",
         "1.0.0",
-        &[methods::UUID, methods::PASSWORD, methods::UUIDS, methods::ERROR],
+        &[
+            methods::UUID,
+            methods::PASSWORD,
+            methods::UUIDS,
+            methods::PICK,
+            methods::ERROR,
+        ],
         FILE_DESCRIPTOR_SET,
     );
     /// The encoded `FileDescriptorSet` of the service's proto file and its
     /// imports (without `google/protobuf/*`), custom options included.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x9B\x03\n\x17redis_bus/options.proto\x12\tredis_bus\x1A google/protobuf/descriptor.proto:;\n\x07version\x12\x1F.google.protobuf.ServiceOptions\x18\xB8\x8E\x03 \x01(\tR\x07version:=\n\tcache_key\x12\x1E.google.protobuf.MethodOptions\x18\xB9\x8E\x03 \x01(\tR\x08cacheKey:L\n\x11cache_ttl_seconds\x12\x1E.google.protobuf.MethodOptions\x18\xBA\x8E\x03 \x01(\rR\x0FcacheTtlSeconds:?\n\ntimeout_ms\x12\x1E.google.protobuf.MethodOptions\x18\xBB\x8E\x03 \x01(\rR\ttimeoutMs:@\n\nidempotent\x12\x1E.google.protobuf.MethodOptions\x18\xBC\x8E\x03 \x01(\x08R\nidempotentb\x06proto3\n\xC4\x04\n\x0Crandom.proto\x12\x06random\x1A\x17redis_bus/options.proto\"\r\n\x0BUuidRequest\"\x1F\n\tUuidReply\x12\x12\n\x04uuid\x18\x01 \x01(\tR\x04uuid\"E\n\x0CUuidsRequest\x12\x14\n\x05count\x18\x01 \x01(\rR\x05count\x12\x1F\n\x0Binterval_ms\x18\x02 \x01(\rR\nintervalMs\"9\n\x0FPasswordRequest\x12\x1B\n\x06length\x18\x01 \x01(\rH\0R\x06length\x88\x01\x01B\t\n\x07_length\"+\n\rPasswordReply\x12\x1A\n\x08password\x18\x01 \x01(\tR\x08password\"(\n\x0CErrorRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\x0C\n\nErrorReply2\xF3\x01\n\x06Random\x124\n\x04Uuid\x12\x13.random.UuidRequest\x1A\x11.random.UuidReply\"\x04\xE0\xF3\x18\x01\x12A\n\x08Password\x12\x17.random.PasswordRequest\x1A\x15.random.PasswordReply\"\x05\xD8\xF3\x18\xD0\x0F\x122\n\x05Uuids\x12\x14.random.UuidsRequest\x1A\x11.random.UuidReply0\x01\x121\n\x05Error\x12\x14.random.ErrorRequest\x1A\x12.random.ErrorReply\x1A\t\xC2\xF3\x18\x051.0.0b\x06proto3";
+    pub const FILE_DESCRIPTOR_SET: &[u8] = b"\n\x9B\x03\n\x17redis_bus/options.proto\x12\tredis_bus\x1A google/protobuf/descriptor.proto:;\n\x07version\x12\x1F.google.protobuf.ServiceOptions\x18\xB8\x8E\x03 \x01(\tR\x07version:=\n\tcache_key\x12\x1E.google.protobuf.MethodOptions\x18\xB9\x8E\x03 \x01(\tR\x08cacheKey:L\n\x11cache_ttl_seconds\x12\x1E.google.protobuf.MethodOptions\x18\xBA\x8E\x03 \x01(\rR\x0FcacheTtlSeconds:?\n\ntimeout_ms\x12\x1E.google.protobuf.MethodOptions\x18\xBB\x8E\x03 \x01(\rR\ttimeoutMs:@\n\nidempotent\x12\x1E.google.protobuf.MethodOptions\x18\xBC\x8E\x03 \x01(\x08R\nidempotentb\x06proto3\n\xD0\x05\n\x0Crandom.proto\x12\x06random\x1A\x17redis_bus/options.proto\"\r\n\x0BUuidRequest\"\x1F\n\tUuidReply\x12\x12\n\x04uuid\x18\x01 \x01(\tR\x04uuid\"E\n\x0CUuidsRequest\x12\x14\n\x05count\x18\x01 \x01(\rR\x05count\x12\x1F\n\x0Binterval_ms\x18\x02 \x01(\rR\nintervalMs\"!\n\x0BPickRequest\x12\x12\n\x04item\x18\x01 \x01(\tR\x04item\"5\n\tPickReply\x12\x12\n\x04item\x18\x01 \x01(\tR\x04item\x12\x14\n\x05count\x18\x02 \x01(\x04R\x05count\"9\n\x0FPasswordRequest\x12\x1B\n\x06length\x18\x01 \x01(\rH\0R\x06length\x88\x01\x01B\t\n\x07_length\"+\n\rPasswordReply\x12\x1A\n\x08password\x18\x01 \x01(\tR\x08password\"(\n\x0CErrorRequest\x12\x18\n\x07message\x18\x01 \x01(\tR\x07message\"\x0C\n\nErrorReply2\xA5\x02\n\x06Random\x124\n\x04Uuid\x12\x13.random.UuidRequest\x1A\x11.random.UuidReply\"\x04\xE0\xF3\x18\x01\x12A\n\x08Password\x12\x17.random.PasswordRequest\x1A\x15.random.PasswordReply\"\x05\xD8\xF3\x18\xD0\x0F\x122\n\x05Uuids\x12\x14.random.UuidsRequest\x1A\x11.random.UuidReply0\x01\x120\n\x04Pick\x12\x13.random.PickRequest\x1A\x11.random.PickReply(\x01\x121\n\x05Error\x12\x14.random.ErrorRequest\x1A\x12.random.ErrorReply\x1A\t\xC2\xF3\x18\x051.0.0b\x06proto3";
     /// The service's rpcs, each as a type that the bus runtime calls
     /// through, and as a `MethodInfo` constant.
     pub mod methods {
@@ -111,6 +134,24 @@ pub mod random_bus {
             type Reply = super::super::UuidReply;
             const SERVICE: &'static ::redis_bus::codegen::ServiceInfo = &super::SERVICE;
             const INFO: &'static ::redis_bus::codegen::MethodInfo = &UUIDS;
+        }
+        /// Metadata of `random.Random/Pick`.
+        pub const PICK: ::redis_bus::codegen::MethodInfo = ::redis_bus::codegen::method_info(
+                "Pick",
+                "random.Random/Pick",
+                "random.PickRequest",
+                "random.PickReply",
+                "f5f92c4dd9f5cf58",
+            )
+            .with_client_streaming();
+        /// The `random.Random/Pick` rpc, for the bus runtime.
+        #[derive(Debug, Clone, Copy)]
+        pub struct Pick;
+        impl ::redis_bus::codegen::Method for Pick {
+            type Request = super::super::PickRequest;
+            type Reply = super::super::PickReply;
+            const SERVICE: &'static ::redis_bus::codegen::ServiceInfo = &super::SERVICE;
+            const INFO: &'static ::redis_bus::codegen::MethodInfo = &PICK;
         }
         /// Metadata of `random.Random/Error`.
         pub const ERROR: ::redis_bus::codegen::MethodInfo = ::redis_bus::codegen::method_info(
@@ -182,6 +223,21 @@ pub mod random_bus {
             ::redis_bus::codegen::ReplyStream<super::UuidReply>,
             ::redis_bus::codegen::Status,
         >;
+        /// One of the streamed items, each as likely as the others, and how many
+        /// there were.
+        ///
+        /// Handles `random.Random/Pick`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - streaming: the request is a stream of messages; fails with `UNAVAILABLE` if its worker dies mid-stream, and never runs again
+        /// - service version: 1.0.0
+        async fn pick(
+            &self,
+            request: ::redis_bus::codegen::Streaming<super::PickRequest>,
+        ) -> ::core::result::Result<super::PickReply, ::redis_bus::codegen::Status>;
         /// Always fails with the given message: shows how a handler's error reaches
         /// the caller.
         ///
@@ -262,7 +318,7 @@ pub mod random_bus {
                 }
             }
         }
-        async fn stream(
+        async fn call_server_streaming(
             &self,
             method: &str,
             request: &[u8],
@@ -277,6 +333,27 @@ pub mod random_bus {
                         _,
                         _,
                     >(request, |request| <T as Random>::uuids(&self.inner, request))
+                        .await
+                }
+                _ => {
+                    ::core::result::Result::Err(
+                        ::redis_bus::codegen::unknown_method(&SERVICE, method),
+                    )
+                }
+            }
+        }
+        async fn call_client_streaming(
+            &self,
+            method: &str,
+            request: ::redis_bus::codegen::EncodedMessages,
+        ) -> ::core::result::Result<::std::vec::Vec<u8>, ::redis_bus::codegen::Status> {
+            match method {
+                "Pick" => {
+                    ::redis_bus::codegen::handle_client_stream::<
+                        methods::Pick,
+                        _,
+                        _,
+                    >(request, |request| <T as Random>::pick(&self.inner, request))
                         .await
                 }
                 _ => {
@@ -366,6 +443,27 @@ pub mod random_bus {
             ::redis_bus::codegen::Status,
         > {
             self.inner.server_streaming::<methods::Uuids>(request).await
+        }
+        /// One of the streamed items, each as likely as the others, and how many
+        /// there were.
+        ///
+        /// Calls `random.Random/Pick`.
+        ///
+        /// Options:
+        ///
+        /// - cached: no
+        /// - deadline: the bus's default unless the call sets one
+        /// - streaming: the request is a stream of messages; fails with `UNAVAILABLE` if its worker dies mid-stream, and never runs again
+        /// - service version: 1.0.0
+        pub async fn pick<S>(
+            &self,
+            requests: S,
+        ) -> ::core::result::Result<super::PickReply, ::redis_bus::codegen::Status>
+        where
+            S: ::redis_bus::codegen::Stream<Item = super::PickRequest>
+                + ::core::marker::Send + 'static,
+        {
+            self.inner.client_streaming::<methods::Pick, S>(requests).await
         }
         /// Always fails with the given message: shows how a handler's error reaches
         /// the caller.

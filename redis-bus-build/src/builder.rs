@@ -37,8 +37,8 @@ pub struct Builder {
     build_client: bool,
     /// Whether to generate each service's trait and server.
     build_server: bool,
-    /// Whether client-streaming and bidirectional rpcs are left out (with a
-    /// warning) instead of failing the build.
+    /// Whether bidirectional streaming rpcs are left out (with a warning)
+    /// instead of failing the build.
     skip_streaming_methods: bool,
     /// Paths whose comments are not carried into the generated docs.
     disable_comments: Vec<String>,
@@ -123,9 +123,9 @@ impl Builder {
         self
     }
 
-    /// Leaves client-streaming and bidirectional rpcs out of the generated
-    /// services instead of failing the build (off by default: redis-bus
-    /// carries unary and server-streaming rpcs only). Each skipped rpc is
+    /// Leaves bidirectional streaming rpcs out of the generated services
+    /// instead of failing the build (off by default: redis-bus carries
+    /// unary, server-streaming and client-streaming rpcs only). Each skipped rpc is
     /// named in a `cargo:warning`; the rest of its service is generated,
     /// and its descriptors still list it.
     pub fn skip_streaming_methods(mut self, enabled: bool) -> Self {
@@ -460,7 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let source = "syntax = \"proto3\";\npackage h;\nmessage R {}\nservice Health {\n  \
                       rpc Check(R) returns (R);\n  rpc Watch(R) returns (stream R);\n  \
-                      rpc Upload(stream R) returns (R);\n}\n";
+                      rpc Upload(stream R) returns (R);\n  rpc Chat(stream R) returns (stream R);\n}\n";
         std::fs::write(dir.path().join("h.proto"), source).expect("write the proto");
         let output = crate::configure()
             .emit_rerun_if_changed(false)
@@ -470,8 +470,8 @@ mod tests {
         assert_eq!(
             output.skipped,
             [
-                "h.proto:7:3: skipped h.Health/Upload: it is client-streaming, and redis-bus \
-              carries unary and server-streaming rpcs only"
+                "h.proto:8:3: skipped h.Health/Chat: it is bidirectional streaming, and \
+              redis-bus carries unary, server-streaming and client-streaming rpcs only"
             ]
         );
     }

@@ -19,9 +19,9 @@
 //! Only the services of the files named are generated; imported files give
 //! messages. Problems in the protos fail the build with the file, service,
 //! method and field named: a cache key naming an unknown or non-scalar
-//! field, a version that is not semver, a client-streaming or bidirectional
-//! method (unless [`Builder::skip_streaming_methods`]; server-streaming
-//! rpcs are generated), a cached server-streaming rpc, a Rust name that the generated code
+//! field, a version that is not semver, a bidirectional streaming method
+//! (unless [`Builder::skip_streaming_methods`]; server- and client-streaming
+//! rpcs are generated), a cached streaming rpc, a Rust name that the generated code
 //! would define twice (the naming scheme is in the README's "Build"
 //! section).
 //!

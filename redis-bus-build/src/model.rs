@@ -66,6 +66,8 @@ pub(crate) struct MethodModel {
     pub schema_fingerprint: String,
     /// `returns (stream Reply)`: the reply is a stream of messages.
     pub server_streaming: bool,
+    /// `(stream Request)`: the request is a stream of messages.
+    pub client_streaming: bool,
 }
 
 /// The checked services of a build, and the rpcs left out of them.
@@ -73,7 +75,7 @@ pub(crate) struct MethodModel {
 pub(crate) struct Models {
     /// The services, keyed by full name.
     pub services: HashMap<String, ServiceModel>,
-    /// One line per client-streaming or bidirectional rpc that was skipped,
+    /// One line per bidirectional streaming rpc that was skipped,
     /// naming it and where it is declared (for `cargo:warning`).
     pub skipped: Vec<String>,
 }
@@ -81,7 +83,7 @@ pub(crate) struct Models {
 /// Builds the models of every service declared in `files` (by proto file
 /// name), or every problem found in them. Streaming rpcs are problems,
 /// unless `skip_streaming`: then they are left out and listed.
-/// (Client-streaming and bidirectional ones; server streaming is carried.)
+/// (Bidirectional ones; the others are carried.)
 pub(crate) fn build_models(
     pool: &DescriptorPool,
     files: &[String],
@@ -143,8 +145,8 @@ impl Checks<'_> {
             match self.method(service, &method) {
                 Ok(Some(model)) => methods.push(model),
                 Ok(None) => skipped.push(format!(
-                    "{}: skipped {}/{}: it is {}, and redis-bus carries unary and \
-                     server-streaming rpcs only",
+                    "{}: skipped {}/{}: it is {}, and redis-bus carries unary, \
+                     server-streaming and client-streaming rpcs only",
                     location(file, method.path()),
                     service.full_name(),
                     method.name(),
@@ -172,8 +174,8 @@ impl Checks<'_> {
         })
     }
 
-    /// The model of one rpc; `None` for a client-streaming or bidirectional
-    /// rpc the build skips.
+    /// The model of one rpc; `None` for a bidirectional streaming rpc the
+    /// build skips.
     fn method(
         &self,
         service: &ServiceDescriptor,
@@ -191,17 +193,18 @@ impl Checks<'_> {
                 return Ok(None);
             }
             return Err(format!(
-                "{context}: the method is {kind}, and redis-bus carries unary and \
-             server-streaming rpcs only (no `stream` before the request type); declare it \
-             so, or leave such methods of the build out with \
+                "{context}: the method is {kind}, and redis-bus carries unary, \
+             server-streaming and client-streaming rpcs only (`stream` before the request \
+             or the reply type, not both); split it into a client-streaming and a \
+             server-streaming rpc, or leave such methods of the build out with \
              `Builder::skip_streaming_methods(true)`"
             ));
         }
         let options = reader.method(&method.options());
-        if method.is_server_streaming() && options.cache_key.is_some() {
+        if let Some(kind) = streaming_kind(method).filter(|_| options.cache_key.is_some()) {
             return Err(format!(
-                "{context}: cache_key is set, but the replies of a server-streaming rpc are \
-             not cached; remove the cache_key option or make the rpc unary"
+                "{context}: cache_key is set, but the replies of a {kind} rpc are not cached; \
+             remove the cache_key option or make the rpc unary"
             ));
         }
         let cache_key = match &options.cache_key {
@@ -232,16 +235,24 @@ impl Checks<'_> {
             cache_key,
             schema_fingerprint: schema_fingerprint(&method.input(), &method.output()),
             server_streaming: method.is_server_streaming(),
+            client_streaming: method.is_client_streaming(),
         }))
     }
 }
 
-/// What kind of streaming an rpc does that redis-bus does not carry, or
-/// `None` for a unary or server-streaming one.
+/// What kind of streaming an rpc does that redis-bus does not carry
+/// (bidirectional), or `None`.
 fn unsupported_streaming(method: &MethodDescriptor) -> Option<&'static str> {
+    (method.is_client_streaming() && method.is_server_streaming())
+        .then_some("bidirectional streaming")
+}
+
+/// What kind of streaming an rpc does, or `None` for a unary one.
+fn streaming_kind(method: &MethodDescriptor) -> Option<&'static str> {
     match (method.is_client_streaming(), method.is_server_streaming()) {
-        (false, _) => None,
+        (false, false) => None,
         (true, false) => Some("client-streaming"),
+        (false, true) => Some("server-streaming"),
         (true, true) => Some("bidirectional streaming"),
     }
 }

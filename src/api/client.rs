@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use prost::Message;
 use tokio::time::Instant;
 use tracing::{Instrument, field};
@@ -21,7 +22,7 @@ use crate::seam::context::CallContext;
 use crate::seam::info::{Method, MethodInfo, ServiceInfo};
 use crate::seam::metadata::Metadata;
 use crate::seam::status::Status;
-use crate::seam::stream::EncodedReplies;
+use crate::seam::stream::{EncodedMessages, EncodedRequests};
 use crate::seam::trace::TraceParent;
 
 /// Calls one service over a bus. Generated clients wrap it; cheap to clone.
@@ -69,12 +70,7 @@ impl Client {
         // kept alive until its reply adds up.
         drop(request);
         let reply = self.call_encoded(method, payload, cache_text).await?;
-        M::Reply::decode(reply).map_err(|error| {
-            Status::internal(format!(
-                "the reply of {} does not decode as {}: {error}",
-                method.full_name, method.reply_type
-            ))
-        })
+        decode_reply::<M>(reply)
     }
 
     /// Calls `method` with an encoded request and returns the encoded
@@ -109,7 +105,34 @@ impl Client {
         drop(request);
         let (deadline, timeout) = self.deadline(method);
         let replies = self.stream_encoded(method, payload).await?;
-        Ok(Streaming::new(replies, method, deadline, timeout))
+        Ok(Streaming::replies(replies, method, deadline, timeout))
+    }
+
+    /// Calls client-streaming `M`, sending each message of `requests` as it
+    /// comes, and waits for the reply, at most until the call's deadline.
+    /// The worker may answer before `requests` ends (the handler stopped
+    /// reading); the rest of `requests` is then not read. A caller reads at
+    /// most a window ahead of what the handler has read
+    /// ([`CallOptions::stream_window`]).
+    pub async fn client_streaming<M, S>(&self, requests: S) -> Result<M::Reply, Status>
+    where
+        M: Method,
+        S: Stream<Item = M::Request> + Send + 'static,
+    {
+        let method = M::INFO;
+        if !method.client_streaming {
+            return Err(Status::failed_precondition(format!(
+                "{} does not take a stream of requests",
+                method.full_name
+            )));
+        }
+        let requests: EncodedRequests = Box::pin(requests.map(|request| request.encode_to_vec()));
+        let reply = self
+            .deliver(method, Vec::new(), None, |call| {
+                self.bus.transport.call_client_streaming(call, requests)
+            })
+            .await?;
+        decode_reply::<M>(reply)
     }
 
     /// Calls server-streaming `method` with an encoded request and returns
@@ -119,7 +142,7 @@ impl Client {
         &self,
         method: &'static MethodInfo,
         payload: Vec<u8>,
-    ) -> Result<EncodedReplies, Status> {
+    ) -> Result<EncodedMessages, Status> {
         if !method.server_streaming {
             return Err(Status::failed_precondition(format!(
                 "{} is a unary rpc, not a server-streaming one",
@@ -166,7 +189,7 @@ impl Client {
             metadata: self.metadata()?,
             deadline,
         };
-        let stream_window = if method.server_streaming {
+        let stream_window = if method.server_streaming || method.client_streaming {
             self.options.stream_window
         } else {
             0
@@ -274,6 +297,17 @@ impl Client {
 pub(crate) fn cached(method: &MethodInfo) -> Result<&'static str, Status> {
     method.cache_key.ok_or_else(|| {
         Status::failed_precondition(format!("{} caches no replies", method.full_name))
+    })
+}
+
+/// Decodes a reply of `M`; the error names the method and the type.
+fn decode_reply<M: Method>(reply: Bytes) -> Result<M::Reply, Status> {
+    M::Reply::decode(reply).map_err(|error| {
+        let method = M::INFO;
+        Status::internal(format!(
+            "the reply of {} does not decode as {}: {error}",
+            method.full_name, method.reply_type
+        ))
     })
 }
 

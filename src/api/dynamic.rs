@@ -267,6 +267,7 @@ fn registered_service(
                 idempotent: record.idempotent,
                 // From the descriptors, which say what the wire carries.
                 server_streaming: descriptor.is_server_streaming(),
+                client_streaming: descriptor.is_client_streaming(),
                 schema_fingerprint: leak(record.schema_fingerprint.clone()),
             })
         })

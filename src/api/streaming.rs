@@ -1,5 +1,6 @@
-//! `Streaming`: what a server-streaming call returns, the typed messages
-//! of the stream as they come, then the call's status.
+//! `Streaming`: a stream of typed messages as they come, then its status:
+//! what a server-streaming call returns to its caller, and what the handler
+//! of a client-streaming rpc reads its requests from.
 
 use std::fmt;
 use std::future::Future;
@@ -12,11 +13,14 @@ use futures_util::{Stream, StreamExt};
 use prost::Message;
 use tokio::time::{Instant, Sleep};
 
-use crate::seam::info::MethodInfo;
+use crate::seam::call::DEFAULT_TIMEOUT;
+use crate::seam::context::CallContext;
+use crate::seam::info::{Method, MethodInfo};
 use crate::seam::status::Status;
-use crate::seam::stream::EncodedReplies;
+use crate::seam::stream::EncodedMessages;
 
-/// The messages of a server-streaming call, read with
+/// The messages of a stream (the replies of a server-streaming call, or
+/// the requests a client-streaming handler reads), read with
 /// [`message`](Self::message) or as a [`Stream`]. Each item is a message;
 /// a stream that ended well then ends (`None`); one that ended early yields
 /// one `Err` with its status first: the handler's error, `DEADLINE_EXCEEDED`
@@ -27,9 +31,11 @@ use crate::seam::stream::EncodedReplies;
 /// cancels the call.
 pub struct Streaming<T> {
     /// The encoded messages from the transport.
-    replies: EncodedReplies,
+    replies: EncodedMessages,
     /// The rpc called, for messages.
     method: &'static MethodInfo,
+    /// The full proto name of the messages.
+    message_type: &'static str,
     /// Fires at the call's deadline.
     deadline: Pin<Box<Sleep>>,
     /// The call's budget, for messages.
@@ -42,15 +48,27 @@ pub struct Streaming<T> {
 }
 
 impl<T: Message + Default> Streaming<T> {
-    pub(crate) fn new(
-        replies: EncodedReplies,
+    /// The replies of a server-streaming call of `method`.
+    pub(crate) fn replies(
+        replies: EncodedMessages,
         method: &'static MethodInfo,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Self {
+        Streaming::new(replies, method, method.reply_type, deadline, timeout)
+    }
+
+    fn new(
+        replies: EncodedMessages,
+        method: &'static MethodInfo,
+        message_type: &'static str,
         deadline: Instant,
         timeout: Duration,
     ) -> Self {
         Streaming {
             replies,
             method,
+            message_type,
             deadline: Box::pin(tokio::time::sleep_until(deadline)),
             timeout,
             received: 0,
@@ -96,7 +114,7 @@ impl<T: Message + Default> Stream for Streaming<T> {
                         "message {} of {} does not decode as {}: {error}",
                         this.received + 1,
                         this.method.full_name,
-                        this.method.reply_type
+                        this.message_type
                     ));
                     this.end(status)
                 }
@@ -121,6 +139,28 @@ impl<T: Message + Default> Stream for Streaming<T> {
             },
         }
     }
+}
+
+/// Runs the handler of client-streaming `M` on the stream of its encoded
+/// `requests`, typed, and encodes the reply. The stream's deadline is the
+/// call's. For generated code.
+pub async fn handle_client_stream<M, F, Fut>(
+    requests: EncodedMessages,
+    handler: F,
+) -> Result<Vec<u8>, Status>
+where
+    M: Method,
+    F: FnOnce(Streaming<M::Request>) -> Fut,
+    Fut: Future<Output = Result<M::Reply, Status>>,
+{
+    let method = M::INFO;
+    let (deadline, timeout) = match CallContext::current() {
+        Some(context) => (context.deadline(), context.remaining()),
+        None => (Instant::now() + DEFAULT_TIMEOUT, DEFAULT_TIMEOUT),
+    };
+    let requests = Streaming::new(requests, method, method.request_type, deadline, timeout);
+    let reply = handler(requests).await?;
+    Ok(reply.encode_to_vec())
 }
 
 impl<T> fmt::Debug for Streaming<T> {

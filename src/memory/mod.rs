@@ -25,7 +25,7 @@ use crate::seam::error::{Error, ErrorKind};
 use crate::seam::server_config::{Mode, ServerConfig};
 use crate::seam::service::Service;
 use crate::seam::status::Status;
-use crate::seam::stream::EncodedReplies;
+use crate::seam::stream::{EncodedMessages, EncodedRequests};
 use crate::seam::transport::{RegistryEvents, Transport, Worker};
 
 /// The services served on an in-memory bus.
@@ -174,9 +174,18 @@ impl Transport for MemoryTransport {
         }
     }
 
-    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedReplies, Status> {
+    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedMessages, Status> {
         let instance = self.pick(&call).await?;
         Ok(streaming::run(instance.service, call).await)
+    }
+
+    async fn call_client_streaming(
+        &self,
+        call: OutgoingCall,
+        requests: EncodedRequests,
+    ) -> Result<Bytes, Status> {
+        let instance = self.pick(&call).await?;
+        streaming::collect(instance.service, call, requests).await
     }
 
     async fn clear_cache(

@@ -1,7 +1,8 @@
-//! Server-streaming calls on the in-memory bus: the caller polls the
-//! handler's stream itself, inside the call's context, so flow control is
-//! exact (nothing is made before it is read) and dropping the stream drops
-//! the handler's at once. Messages are still encoded and decoded.
+//! Streaming calls on the in-memory bus. In a server-streaming call the
+//! caller polls the handler's stream itself, inside the call's context; in
+//! a client-streaming one the handler polls the caller's. So flow control
+//! is exact (nothing is made before it is read), and dropping one side
+//! drops the other at once. Messages are still encoded and decoded.
 
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -17,18 +18,18 @@ use crate::seam::debug_report::panic_message;
 use crate::seam::info::MethodInfo;
 use crate::seam::service::Service;
 use crate::seam::status::Status;
-use crate::seam::stream::{EncodedReplies, ReplyStream};
+use crate::seam::stream::{EncodedMessages, EncodedRequests, ReplyStream};
 
 /// Starts `call` on `service` and returns its messages; a handler that
 /// fails (or panics) before streaming makes a stream of that one status.
-pub(super) async fn run(service: Arc<dyn Service>, call: OutgoingCall) -> EncodedReplies {
+pub(super) async fn run(service: Arc<dyn Service>, call: OutgoingCall) -> EncodedMessages {
     let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()))
         .with_metadata(call.metadata);
     let method = call.method;
     let payload = call.payload;
     let open = context
         .clone()
-        .scope(async move { service.stream(method.name, &payload).await });
+        .scope(async move { service.call_server_streaming(method.name, &payload).await });
     match AssertUnwindSafe(open).catch_unwind().await {
         Ok(Ok(messages)) => Box::pin(Messages {
             messages: Some(context.scope_stream(messages)),
@@ -41,6 +42,29 @@ pub(super) async fn run(service: Arc<dyn Service>, call: OutgoingCall) -> Encode
             panic.as_ref(),
             0,
         ))])),
+    }
+}
+
+/// Runs client-streaming `call` on `service`, whose handler reads
+/// `requests` itself: it is read no further than the handler reads.
+pub(super) async fn collect(
+    service: Arc<dyn Service>,
+    call: OutgoingCall,
+    requests: EncodedRequests,
+) -> Result<Bytes, Status> {
+    let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()))
+        .with_metadata(call.metadata);
+    let method = call.method;
+    let requests: EncodedMessages = Box::pin(requests.map(|request| Ok(Bytes::from(request))));
+    let handler =
+        context.scope(async move { service.call_client_streaming(method.name, requests).await });
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(outcome) => outcome.map(Bytes::from),
+        Err(panic) => Err(Status::internal(format!(
+            "the handler of {} panicked: {}",
+            method.full_name,
+            panic_message(panic.as_ref())
+        ))),
     }
 }
 

@@ -140,6 +140,13 @@ impl Keys {
         [PREFIX, &self.bus, ":client:", client, "}:stream:", call].concat()
     }
 
+    /// The stream that carries the requests of client `client`'s
+    /// client-streaming call `call` (32 hex digits) to the worker, in the
+    /// client's hash tag like its reply list.
+    pub(crate) fn upload(&self, client: &str, call: &str) -> String {
+        [PREFIX, &self.bus, ":client:", client, "}:upload:", call].concat()
+    }
+
     /// The batch of replies client `client` is dispatching.
     pub(crate) fn reply_batch(&self, client: &str) -> String {
         [PREFIX, &self.bus, ":client:", client, "}:batch"].concat()

@@ -47,7 +47,7 @@ use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
 use crate::seam::stats::MethodStats;
 use crate::seam::status::Status;
-use crate::seam::stream::EncodedReplies;
+use crate::seam::stream::{EncodedMessages, EncodedRequests};
 use crate::seam::transport::{RegistryEvents, Transport, Worker};
 
 /// A bus on Redis.
@@ -177,8 +177,16 @@ impl Transport for RedisTransport {
         self.caller().call(call).await
     }
 
-    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedReplies, Status> {
+    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedMessages, Status> {
         self.caller().call_streaming(call).await
+    }
+
+    async fn call_client_streaming(
+        &self,
+        call: OutgoingCall,
+        requests: EncodedRequests,
+    ) -> Result<Bytes, Status> {
+        self.caller().call_client_streaming(call, requests).await
     }
 
     async fn start(

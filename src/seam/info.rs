@@ -78,6 +78,9 @@ pub struct MethodInfo {
     /// handler returns a stream of messages and the caller reads them one
     /// by one.
     pub server_streaming: bool,
+    /// Whether the rpc takes a stream of requests (`(stream Request)`): the
+    /// caller sends messages one by one and the handler reads them.
+    pub client_streaming: bool,
     /// A hash of the wire shape of the request and reply types (16 hex
     /// digits); it changes with any field of either.
     pub schema_fingerprint: &'static str,
@@ -119,6 +122,7 @@ pub const fn method_info(
         timeout_ms: None,
         idempotent: false,
         server_streaming: false,
+        client_streaming: false,
         schema_fingerprint,
     }
 }
@@ -144,6 +148,13 @@ impl MethodInfo {
     #[doc(hidden)]
     pub const fn with_server_streaming(mut self) -> Self {
         self.server_streaming = true;
+        self
+    }
+
+    /// Marks the rpc client-streaming; for generated code only.
+    #[doc(hidden)]
+    pub const fn with_client_streaming(mut self) -> Self {
+        self.client_streaming = true;
         self
     }
 

@@ -65,6 +65,10 @@ pub struct MethodRecord {
     /// that predate streaming, which had no streaming rpcs.
     #[serde(default)]
     pub server_streaming: bool,
+    /// Whether the rpc takes a stream of requests; absent like
+    /// `server_streaming`.
+    #[serde(default)]
+    pub client_streaming: bool,
     /// The fingerprint of the request and reply schemas.
     pub schema_fingerprint: String,
 }
@@ -78,6 +82,7 @@ impl From<&MethodInfo> for MethodRecord {
             timeout_ms: method.timeout_ms,
             idempotent: method.idempotent,
             server_streaming: method.server_streaming,
+            client_streaming: method.client_streaming,
             schema_fingerprint: method.schema_fingerprint.to_owned(),
         }
     }

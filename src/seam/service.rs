@@ -14,7 +14,7 @@ use prost::Message;
 use crate::seam::cache_key::CacheKeyWriter;
 use crate::seam::info::{Method, ServiceInfo};
 use crate::seam::status::Status;
-use crate::seam::stream::ReplyStream;
+use crate::seam::stream::{EncodedMessages, ReplyStream};
 
 /// A service implementation that a server can run: generated for each
 /// proto service as `<Name>Server`.
@@ -30,8 +30,24 @@ pub trait Service: Send + Sync + 'static {
     /// Handles one call of server-streaming `method` with an encoded
     /// request, returning the stream of encoded messages. Services without
     /// streaming rpcs keep the default, which knows no such method.
-    async fn stream(&self, method: &str, request: &[u8]) -> Result<ReplyStream<Vec<u8>>, Status> {
+    async fn call_server_streaming(
+        &self,
+        method: &str,
+        request: &[u8],
+    ) -> Result<ReplyStream<Vec<u8>>, Status> {
         let _ = request;
+        Err(unknown_method(self.info(), method))
+    }
+
+    /// Handles one call of client-streaming `method`, whose encoded
+    /// requests come through `requests`, returning the encoded reply.
+    /// Services without client-streaming rpcs keep the default.
+    async fn call_client_streaming(
+        &self,
+        method: &str,
+        requests: EncodedMessages,
+    ) -> Result<Vec<u8>, Status> {
+        drop(requests);
         Err(unknown_method(self.info(), method))
     }
 

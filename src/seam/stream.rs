@@ -1,6 +1,8 @@
-//! Streamed replies as both sides of the seam see them: a handler of a
-//! server-streaming rpc returns a [`ReplyStream`] of messages; the caller
-//! reads an encoded stream that ends with the call's final status.
+//! Streams as both sides of the seam see them: a handler of a
+//! server-streaming rpc returns a [`ReplyStream`] of messages, which its
+//! caller reads as [`EncodedMessages`] that end with the call's status; a
+//! client-streaming call sends [`EncodedRequests`], which its handler reads
+//! as [`EncodedMessages`].
 
 use std::pin::Pin;
 
@@ -19,14 +21,19 @@ use crate::seam::status::Status;
 /// from a channel's receiver.
 pub type ReplyStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-/// A streamed reply as a transport carries it to the caller: each item an
-/// encoded message, or the status the stream ended with (after which the
-/// stream yields nothing). A stream that ends without an `Err` ended `OK`.
-pub(crate) type EncodedReplies =
-    Pin<Box<dyn Stream<Item = Result<Bytes, Status>> + Send + 'static>>;
+/// A stream of encoded messages as a transport carries it: the replies of
+/// a server-streaming call to its caller, the requests of a
+/// client-streaming call to its handler. Each item is a message, or the
+/// status the stream ended with (after which it yields nothing); a stream
+/// that ends without an `Err` ended well.
+pub type EncodedMessages = Pin<Box<dyn Stream<Item = Result<Bytes, Status>> + Send + 'static>>;
 
-/// How many messages a worker may send ahead of those the caller has read,
-/// unless the call says otherwise (`CallOptions::stream_window`).
+/// The requests of a client-streaming call on their way out, encoded.
+pub(crate) type EncodedRequests = Pin<Box<dyn Stream<Item = Vec<u8>> + Send + 'static>>;
+
+/// How many messages one side of a stream may send ahead of those the
+/// other has read, unless the call says otherwise
+/// (`CallOptions::stream_window`).
 pub const DEFAULT_STREAM_WINDOW: u32 = 64;
 
 /// The largest window a worker grants, whatever a request asks for: what

@@ -17,7 +17,7 @@ use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
 use crate::seam::stats::MethodStats;
 use crate::seam::status::Status;
-use crate::seam::stream::EncodedReplies;
+use crate::seam::stream::{EncodedMessages, EncodedRequests};
 
 /// Carries calls and runs workers.
 #[async_trait]
@@ -37,7 +37,16 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
     /// of encoded messages, which ends with the call's final status. The
     /// caller bounds the stream by the deadline; dropping the stream
     /// cancels the call.
-    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedReplies, Status>;
+    async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedMessages, Status>;
+
+    /// Delivers a call of a client-streaming method, sends `requests` to
+    /// its handler as they come (and as the handler reads them), and waits
+    /// for the encoded reply. The caller bounds the wait by the deadline.
+    async fn call_client_streaming(
+        &self,
+        call: OutgoingCall,
+        requests: EncodedRequests,
+    ) -> Result<Bytes, Status>;
 
     /// Starts serving `services`; they are reachable when this returns.
     async fn start(

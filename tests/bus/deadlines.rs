@@ -13,10 +13,11 @@ use generated_examples::math::math_bus::{Math, MathClient, MathServer};
 use generated_examples::math::{NowReply, NowRequest, SumReply, SumRequest};
 use generated_examples::random::random_bus::{Random, RandomClient, RandomServer};
 use generated_examples::random::{
-    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest, UuidsRequest,
+    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, PickReply, PickRequest, UuidReply,
+    UuidRequest, UuidsRequest,
 };
 use redis::Commands;
-use redis_bus::{Bus, CallContext, CallOptions, Code, ReplyStream, Server, Status};
+use redis_bus::{Bus, CallContext, CallOptions, Code, ReplyStream, Server, Status, Streaming};
 
 /// Records the deadline budget its handlers see.
 #[derive(Clone, Default)]
@@ -87,6 +88,10 @@ impl Random for Probe {
     }
 
     async fn uuids(&self, _request: UuidsRequest) -> Result<ReplyStream<UuidReply>, Status> {
+        Err(Status::unimplemented("not probed"))
+    }
+
+    async fn pick(&self, _request: Streaming<PickRequest>) -> Result<PickReply, Status> {
         Err(Status::unimplemented("not probed"))
     }
 

@@ -124,6 +124,7 @@ mod tests {
             timeout_ms: None,
             idempotent: false,
             server_streaming: false,
+            client_streaming: false,
             schema_fingerprint: String::new(),
         }
     }

@@ -1,16 +1,17 @@
-//! The random sample: UUIDs (one, or a stream of them), passwords, and a
-//! method that always fails.
+//! The random sample: UUIDs (one, or a stream of them), passwords, one
+//! item picked from a stream of them, and a method that always fails.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis_bus::{ReplyStream, Status};
+use redis_bus::{ReplyStream, Status, Streaming};
 
 use crate::random::random_bus::Random;
 use crate::random::{
-    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest, UuidsRequest,
+    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, PickReply, PickRequest, UuidReply,
+    UuidRequest, UuidsRequest,
 };
 
 /// The length of a password whose request gives none.
@@ -66,6 +67,19 @@ impl Random for RandomService {
             })
         });
         Ok(Box::pin(uuids))
+    }
+
+    async fn pick(&self, mut request: Streaming<PickRequest>) -> Result<PickReply, Status> {
+        // Reservoir sampling: the n-th item replaces the pick with
+        // probability 1/n, so each is picked with probability 1/count.
+        let mut picked = PickReply::default();
+        while let Some(next) = request.message().await? {
+            picked.count += 1;
+            if rand::rng().random_range(0..picked.count) == 0 {
+                picked.item = next.item;
+            }
+        }
+        Ok(picked)
     }
 
     async fn error(&self, request: ErrorRequest) -> Result<ErrorReply, Status> {

@@ -32,6 +32,19 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         );
         let options = docs::method_options(service.model, method.model);
         let deprecated = method.model.deprecated.then(|| quote!(#[deprecated]));
+        if method.model.client_streaming {
+            return quote! {
+                #docs
+                #options
+                #deprecated
+                pub async fn #name<S>(&self, requests: S) -> ::core::result::Result<#reply, #codegen::Status>
+                where
+                    S: #codegen::Stream<Item = #request> + ::core::marker::Send + 'static,
+                {
+                    self.inner.client_streaming::<methods::#method_type, S>(requests).await
+                }
+            };
+        }
         if method.model.server_streaming {
             return quote! {
                 #docs

@@ -29,6 +29,9 @@ pub(crate) fn method_options(service: &ServiceModel, method: &MethodModel) -> To
     let idempotent = if method.server_streaming {
         " - streaming: the reply is a stream of messages; fails with `UNAVAILABLE` (after \
          the messages that came) if its worker dies mid-stream, and never runs again"
+    } else if method.client_streaming {
+        " - streaming: the request is a stream of messages; fails with `UNAVAILABLE` if its \
+         worker dies mid-stream, and never runs again"
     } else if options.idempotent {
         " - idempotent: yes, run again if its worker dies while handling it (`idempotent`)"
     } else {

@@ -77,6 +77,9 @@ fn emit_method(service: &ServiceContext<'_>, method: &MethodContext<'_>) -> Toke
     if model.server_streaming {
         settings.extend(quote!(.with_server_streaming()));
     }
+    if model.client_streaming {
+        settings.extend(quote!(.with_client_streaming()));
+    }
     // `methods` sits two levels below the package module.
     let request = message_type(&method.method.input_type, 2);
     let reply = message_type(&method.method.output_type, 2);

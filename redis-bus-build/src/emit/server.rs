@@ -47,16 +47,31 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         } else {
             quote!(#reply)
         };
+        let request = if method.model.client_streaming {
+            quote!(#codegen::Streaming<#request>)
+        } else {
+            quote!(#request)
+        };
         quote! {
             #docs
             #options
             async fn #name(&self, request: #request) -> ::core::result::Result<#returns, #codegen::Status>;
         }
     });
-    let (streaming, unary): (Vec<_>, Vec<_>) = service
-        .methods
-        .iter()
-        .partition(|method| method.model.server_streaming);
+    let of_kind = |server: bool, client: bool| -> Vec<&super::MethodContext<'_>> {
+        service
+            .methods
+            .iter()
+            .filter(|method| {
+                method.model.server_streaming == server && method.model.client_streaming == client
+            })
+            .collect()
+    };
+    let (unary, streaming, uploading) = (
+        of_kind(false, false),
+        of_kind(true, false),
+        of_kind(false, true),
+    );
     let arms = |methods: &[&super::MethodContext<'_>], handle: TokenStream| {
         methods
             .iter()
@@ -80,11 +95,26 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             .collect::<Vec<_>>()
     };
     let unary_arms = arms(&unary, quote!(#codegen::handle));
-    // Only services with streaming rpcs override the trait's default.
+    // Only services with streaming rpcs override the trait's defaults.
+    let upload_fn = (!uploading.is_empty()).then(|| {
+        let arms = arms(&uploading, quote!(#codegen::handle_client_stream));
+        quote! {
+            async fn call_client_streaming(
+                &self,
+                method: &str,
+                request: #codegen::EncodedMessages,
+            ) -> ::core::result::Result<::std::vec::Vec<u8>, #codegen::Status> {
+                match method {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(#codegen::unknown_method(&SERVICE, method)),
+                }
+            }
+        }
+    });
     let stream_fn = (!streaming.is_empty()).then(|| {
         let arms = arms(&streaming, quote!(#codegen::handle_stream));
         quote! {
-            async fn stream(
+            async fn call_server_streaming(
                 &self,
                 method: &str,
                 request: &[u8],
@@ -181,6 +211,8 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
             }
 
             #stream_fn
+
+            #upload_fn
 
             #cache_key_fn
         }

@@ -5,11 +5,13 @@
 //! server-streaming call reads its messages through `stream`. See `writer`
 //! and `reader` for how requests and replies are batched.
 
+mod acknowledger;
 mod lookup;
 mod pending;
 mod reader;
 mod schema_check;
 mod stream;
+mod upload;
 mod watcher;
 mod writer;
 
@@ -20,11 +22,13 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use self::acknowledger::Acknowledger;
 use self::lookup::{CacheLookup, Looked};
 use self::pending::Pending;
 use self::reader::Reader;
 use self::schema_check::SchemaCheck;
 use self::stream::Incoming;
+use self::upload::Upload;
 use self::watcher::Watcher;
 use self::writer::{Outgoing, Writer};
 use crate::redis::clock::BusClock;
@@ -35,7 +39,7 @@ use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
 use crate::seam::call::OutgoingCall;
 use crate::seam::status::Status;
-use crate::seam::stream::{EncodedReplies, granted_window};
+use crate::seam::stream::{EncodedMessages, EncodedRequests, granted_window};
 use crate::seam::wire;
 
 /// Sends calls and receives their replies for one client.
@@ -194,7 +198,7 @@ impl Caller {
     pub(crate) async fn call_streaming(
         &self,
         call: OutgoingCall,
-    ) -> Result<EncodedReplies, Status> {
+    ) -> Result<EncodedMessages, Status> {
         let id = CallId::random();
         let method = call.method;
         // As the worker grants it, so that both sides count the same window.
@@ -214,6 +218,49 @@ impl Caller {
             return Err(Status::unavailable("the bus's writer has stopped"));
         }
         Ok(Box::pin(incoming))
+    }
+
+    /// Queues a call of a client-streaming method, sends its requests as
+    /// they come and waits for its reply.
+    pub(crate) async fn call_client_streaming(
+        &self,
+        call: OutgoingCall,
+        requests: EncodedRequests,
+    ) -> Result<Bytes, Status> {
+        let id = CallId::random();
+        let window = granted_window(call.stream_window);
+        let deadline = call.deadline;
+        let (outgoing, watched) = self.outgoing(id, call, window).await?;
+        let (reply, _forget_on_drop) = self.pending.register(id, watched);
+        let call_id = id.to_string();
+        // Tells the worker this caller is there, and when it gave up.
+        let alive = Acknowledger::start(
+            self.connection.clone(),
+            self.keys.stream_ack(&self.client, &call_id),
+            window,
+        );
+        let upload = Upload {
+            connection: self.connection.clone(),
+            key: self.keys.upload(&self.client, &call_id),
+            window,
+            deadline,
+        };
+        if self.outbox.send(outgoing).is_err() {
+            return Err(Status::unavailable("the bus's writer has stopped"));
+        }
+        let stopped = || Err(Status::unavailable("the bus's reply reader has stopped"));
+        let sending = upload.send_all(requests);
+        tokio::pin!(sending, reply);
+        let outcome = tokio::select! {
+            // The handler may answer before it read every request.
+            outcome = &mut reply => outcome.unwrap_or_else(|_| stopped()),
+            sent = &mut sending => match sent {
+                Ok(()) => reply.await.unwrap_or_else(|_| stopped()),
+                Err(status) => Err(status),
+            },
+        };
+        alive.ended();
+        outcome
     }
 
     /// Checks `call`'s schema and makes what the writer queues for it under

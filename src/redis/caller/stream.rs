@@ -10,12 +10,12 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::Stream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
+use super::acknowledger::Acknowledger;
 use super::pending::{Outcome, StreamGuard};
 use crate::redis::envelope::Position;
 use crate::redis::shared::SharedConnection;
-use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, CANCELLED};
 use crate::seam::info::MethodInfo;
 use crate::seam::status::Status;
 
@@ -25,23 +25,14 @@ pub(crate) struct Incoming {
     replies: mpsc::UnboundedReceiver<(Position, Outcome)>,
     /// Keeps the call registered while the stream lives.
     _registered: StreamGuard,
-    /// Tells the acknowledging task what was read.
-    progress: watch::Sender<Progress>,
+    /// Tells the worker what was read.
+    acknowledger: Acknowledger,
     /// The rpc, for messages.
     method: &'static MethodInfo,
     /// How many messages were handed on.
     received: u64,
     /// Whether the stream has ended.
     done: bool,
-}
-
-/// How far the caller has read.
-#[derive(Debug, Clone, Copy, Default)]
-struct Progress {
-    /// Messages read.
-    read: u64,
-    /// The final reply came: nothing more to acknowledge.
-    ended: bool,
 }
 
 impl Incoming {
@@ -56,12 +47,10 @@ impl Incoming {
         ack_key: String,
         window: u32,
     ) -> Incoming {
-        let (progress, watched) = watch::channel(Progress::default());
-        tokio::spawn(acknowledge(connection, ack_key, window, watched));
         Incoming {
             replies,
             _registered: registered,
-            progress,
+            acknowledger: Acknowledger::start(connection, ack_key, window),
             method,
             received: 0,
             done: false,
@@ -71,7 +60,7 @@ impl Incoming {
     /// Ends the stream with `status`, or well when `None`.
     fn end(&mut self, status: Option<Status>) -> Poll<Option<Result<Bytes, Status>>> {
         self.done = true;
-        self.progress.send_modify(|progress| progress.ended = true);
+        self.acknowledger.ended();
         Poll::Ready(status.map(Err))
     }
 
@@ -131,72 +120,11 @@ impl Stream for Incoming {
             match outcome {
                 Ok(message) => {
                     this.received = seq;
-                    this.progress.send_modify(|progress| progress.read = seq);
+                    this.acknowledger.read(seq);
                     return Poll::Ready(Some(Ok(message)));
                 }
                 Err(status) => return this.end(Some(status)),
             }
         }
-    }
-}
-
-/// Writes how many messages were read into `key`: when `window / 2` more
-/// were read, and every [`ACK_REFRESH`] (which keeps the key alive, and
-/// with it the worker's belief that this caller lives). When the stream is
-/// dropped the key is deleted after a stream that ended, or says
-/// [`CANCELLED`] (for [`ACK_TTL`]) after one that did not, which stops the
-/// worker.
-async fn acknowledge(
-    connection: SharedConnection,
-    key: String,
-    window: u32,
-    mut progress: watch::Receiver<Progress>,
-) {
-    let step = u64::from(window / 2).max(1);
-    let mut acknowledged = None;
-    let mut refresh = tokio::time::interval(ACK_REFRESH);
-    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let ended = loop {
-        let read = tokio::select! {
-            changed = progress.changed() => {
-                let now = *progress.borrow_and_update();
-                if changed.is_err() || now.ended {
-                    break now.ended;
-                }
-                if acknowledged.is_some_and(|done| now.read < done + step) {
-                    continue;
-                }
-                now.read
-            }
-            _ = refresh.tick() => progress.borrow().read,
-        };
-        let mut set = redis::cmd("SET");
-        set.arg(&key)
-            .arg(read)
-            .arg("PX")
-            .arg(ACK_TTL.as_millis() as u64);
-        write(&connection, &set, &key).await;
-        acknowledged = Some(read);
-    };
-    let mut last = if ended {
-        redis::cmd("DEL")
-    } else {
-        redis::cmd("SET")
-    };
-    last.arg(&key);
-    if !ended {
-        last.arg(CANCELLED)
-            .arg("PX")
-            .arg(ACK_TTL.as_millis() as u64);
-    }
-    write(&connection, &last, &key).await;
-}
-
-/// Sends one acknowledgement; a failure is logged and the next one (at
-/// most [`ACK_REFRESH`] later) makes up for it.
-async fn write(connection: &SharedConnection, command: &redis::Cmd, key: &str) {
-    let sent: redis::RedisResult<()> = command.query_async(&mut connection.clone()).await;
-    if let Err(error) = sent {
-        tracing::warn!(%error, key, "acknowledging streamed messages failed");
     }
 }

@@ -21,6 +21,7 @@ use super::core::{Core, Served};
 use super::replier::Completion;
 use super::streaming::{self, Destination};
 use super::taken::Taken;
+use super::upload::{self, Source};
 use crate::redis::cache::entry_value;
 use crate::redis::envelope::{CallId, decode_request, encode_final};
 use crate::seam::context::CallContext;
@@ -31,7 +32,7 @@ use crate::seam::metadata::Metadata;
 use crate::seam::server_config::Mode;
 use crate::seam::service::unknown_method;
 use crate::seam::status::Status;
-use crate::seam::stream::granted_window;
+use crate::seam::stream::{EncodedMessages, granted_window};
 use crate::seam::trace::TraceParent;
 use crate::seam::wire;
 
@@ -194,7 +195,7 @@ async fn outcome(
         ))));
     }
     if let Some(dead) = &taken.reclaimed_from {
-        if method.server_streaming {
+        if method.server_streaming || method.client_streaming {
             return Some(Err(Status::unavailable(format!(
                 "the worker {dead} stopped while streaming this call of {}; a stream is \
                  never run again, since its caller may hold part of it",
@@ -233,6 +234,30 @@ async fn outcome(
             sent: streamed,
         };
         return run(core, served, method, request, id, deadline, body).await;
+    }
+    if method.client_streaming {
+        let call_id = id.to_string();
+        let upload = core.keys.upload(&request.reply_client, &call_id);
+        let source = Source {
+            connector: core.connector.clone(),
+            connection: core.connection.clone(),
+            key: upload.clone(),
+            ack_key: core.keys.stream_ack(&request.reply_client, &call_id),
+            deadline,
+        };
+        let body = Body::ClientStreaming {
+            requests: upload::requests(source),
+        };
+        let outcome = run(core, served, method, request, id, deadline, body).await;
+        // What the handler did not read is of no use to anyone.
+        let deleted: redis::RedisResult<()> = redis::cmd("DEL")
+            .arg(&upload)
+            .query_async(&mut core.connection.clone())
+            .await;
+        if let Err(error) = deleted {
+            tracing::warn!(%error, key = %upload, "deleting a call's streamed requests failed; they expire after its deadline");
+        }
+        return outcome;
     }
     let entry = match served.service.cache_key(method.name, &request.payload) {
         Some(Ok(text)) if method.cache_key.is_some() => Some(
@@ -285,6 +310,8 @@ enum Body<'a> {
         to: Destination<'a>,
         sent: &'a mut u64,
     },
+    /// One reply to the requests read from `requests`.
+    ClientStreaming { requests: EncodedMessages },
 }
 
 /// Runs the handler for `request` within its deadline and trace.
@@ -330,8 +357,13 @@ async fn run(
                     .scope(service.call(method.name, &request.payload))
                     .await,
             ),
+            Body::ClientStreaming { requests } => Some(
+                context
+                    .scope(service.call_client_streaming(method.name, requests))
+                    .await,
+            ),
             Body::Streaming { to, sent } => {
-                let open = service.stream(method.name, &request.payload);
+                let open = service.call_server_streaming(method.name, &request.payload);
                 match context.clone().scope(open).await {
                     Ok(messages) => {
                         let messages = context.scope_stream(messages);

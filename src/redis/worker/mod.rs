@@ -19,6 +19,7 @@ mod reports;
 mod streaming;
 mod taken;
 mod taker;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,103 +3,18 @@
 //! deadline over the whole stream, cancellation, a worker or a caller that
 //! dies mid-stream, and a connection killed mid-stream.
 
+use super::numbers::{self, Numbers};
 use crate::common::{self, on_each_bus};
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use generated_examples::random::random_bus::{Random, RandomClient, RandomServer};
-use generated_examples::random::{
-    ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, UuidReply, UuidRequest, UuidsRequest,
-};
+use generated_examples::random::UuidsRequest;
+use generated_examples::random::random_bus::RandomClient;
 use redis::Commands;
-use redis_bus::{
-    Bus, CallContext, CallOptions, Code, MAX_STREAM_WINDOW, ReplyStream, Server, Status, wire,
-};
+use redis_bus::{CallOptions, Code, MAX_STREAM_WINDOW, Status, wire};
 use redis_bus_testing::RedisServer;
-
-/// A `random.Random` whose `Uuids` streams the numbers 1, 2, ... (as text)
-/// and says what it did.
-#[derive(Debug, Clone, Default)]
-struct Numbers {
-    /// Fail with `NOT_FOUND` after this many messages.
-    fail_after: Option<u32>,
-    /// How many messages the handler made, across calls.
-    made: Arc<AtomicU64>,
-    /// Set when the handler's stream is dropped.
-    dropped: Arc<AtomicBool>,
-    /// The `tenant` metadata each message saw, when they all saw it.
-    tenant_seen: Arc<AtomicBool>,
-}
-
-/// Sets its flag when dropped.
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-#[redis_bus::codegen::async_trait]
-impl Random for Numbers {
-    async fn uuid(&self, _request: UuidRequest) -> Result<UuidReply, Status> {
-        Err(Status::unimplemented("not used"))
-    }
-
-    async fn password(&self, _request: PasswordRequest) -> Result<PasswordReply, Status> {
-        Err(Status::unimplemented("not used"))
-    }
-
-    async fn uuids(&self, request: UuidsRequest) -> Result<ReplyStream<UuidReply>, Status> {
-        let interval = Duration::from_millis(request.interval_ms.into());
-        let fail_after = self.fail_after;
-        let made = Arc::clone(&self.made);
-        let flag = DropFlag(Arc::clone(&self.dropped));
-        let tenant_seen = Arc::clone(&self.tenant_seen);
-        tenant_seen.store(true, Ordering::SeqCst);
-        let numbers = futures_util::stream::iter(1..=request.count).then(move |n| {
-            let made = Arc::clone(&made);
-            let tenant_seen = Arc::clone(&tenant_seen);
-            let _flag = &flag;
-            async move {
-                if n > 1 && !interval.is_zero() {
-                    tokio::time::sleep(interval).await;
-                }
-                let tenant = CallContext::current()
-                    .and_then(|context| context.metadata().get("tenant").map(str::to_owned));
-                if tenant.as_deref() != Some("acme") {
-                    tenant_seen.store(false, Ordering::SeqCst);
-                }
-                if fail_after.is_some_and(|limit| n > limit) {
-                    return Err(Status::not_found(format!("no number after {}", n - 1)));
-                }
-                made.fetch_add(1, Ordering::SeqCst);
-                Ok(UuidReply {
-                    uuid: n.to_string(),
-                })
-            }
-        });
-        Ok(Box::pin(numbers))
-    }
-
-    async fn error(&self, _request: ErrorRequest) -> Result<ErrorReply, Status> {
-        Err(Status::unimplemented("not used"))
-    }
-}
-
-/// Serves `numbers` on `bus`.
-async fn serve(bus: &Bus, numbers: &Numbers) -> redis_bus::RunningServer {
-    Server::new(bus)
-        .add_service(RandomServer::new(numbers.clone()))
-        .start()
-        .await
-        .expect("the server starts")
-}
 
 /// The numbers a stream of `count` with `interval_ms` brings, and how it
 /// ended (`None`: well).
@@ -132,7 +47,7 @@ async fn read_all(
 async fn messages_arrive_in_order_then_the_stream_ends_well() {
     on_each_bus(|bus| async move {
         let numbers = Numbers::default();
-        let _server = serve(&bus, &numbers).await;
+        let _server = numbers.serve(&bus).await;
         let random = RandomClient::new(&bus).with_options(
             CallOptions::new()
                 .metadata("tenant", "acme")
@@ -161,7 +76,7 @@ async fn a_handler_error_ends_the_stream_after_the_messages_before_it() {
             fail_after: Some(5),
             ..Numbers::default()
         };
-        let _server = serve(&bus, &numbers).await;
+        let _server = numbers.serve(&bus).await;
         let random = RandomClient::new(&bus);
         let (got, ended) = read_all(&random, 100, 0).await;
         assert_eq!(got, [1, 2, 3, 4, 5]);
@@ -176,7 +91,7 @@ async fn a_handler_error_ends_the_stream_after_the_messages_before_it() {
 async fn the_deadline_covers_the_whole_stream() {
     on_each_bus(|bus| async move {
         let numbers = Numbers::default();
-        let _server = serve(&bus, &numbers).await;
+        let _server = numbers.serve(&bus).await;
         let random = RandomClient::new(&bus).with_timeout(Duration::from_millis(1000));
         let started = tokio::time::Instant::now();
         let (got, ended) = read_all(&random, 100, 100).await;
@@ -211,7 +126,7 @@ async fn the_deadline_covers_the_whole_stream() {
 async fn dropping_the_stream_stops_the_handler_and_leaves_nothing_in_redis() {
     on_each_bus(|bus| async move {
         let numbers = Numbers::default();
-        let _server = serve(&bus, &numbers).await;
+        let _server = numbers.serve(&bus).await;
         let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(60));
         let mut stream = random
             .uuids(UuidsRequest {
@@ -245,7 +160,7 @@ async fn dropping_the_stream_stops_the_handler_and_leaves_nothing_in_redis() {
     // On Redis, the cancellation mark expires and the reply list is read.
     let (redis, bus) = common::redis_and_bus().await;
     let numbers = Numbers::default();
-    let _server = serve(&bus, &numbers).await;
+    let _server = numbers.serve(&bus).await;
     let mut stream = RandomClient::new(&bus)
         .uuids(UuidsRequest {
             count: 1_000_000,
@@ -269,7 +184,7 @@ async fn dropping_the_stream_stops_the_handler_and_leaves_nothing_in_redis() {
 async fn a_slow_reader_bounds_what_redis_and_the_worker_hold() {
     let (redis, bus) = common::redis_and_bus().await;
     let numbers = Numbers::default();
-    let _server = serve(&bus, &numbers).await;
+    let _server = numbers.serve(&bus).await;
     let mut inspect = common::inspect(&redis);
     let memory = |inspect: &mut redis::Connection| -> u64 {
         let info: String = redis::cmd("INFO").arg("memory").query(inspect).unwrap();
@@ -325,7 +240,7 @@ async fn a_slow_reader_bounds_what_redis_and_the_worker_hold() {
 async fn a_killed_connection_loses_duplicates_and_reorders_nothing() {
     let (redis, bus) = common::redis_and_bus().await;
     let numbers = Numbers::default();
-    let _server = serve(&bus, &numbers).await;
+    let _server = numbers.serve(&bus).await;
     let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(60));
     let reading = tokio::spawn(async move { read_all(&random, 50_000, 0).await });
     let mut inspect = common::inspect(&redis);
@@ -362,7 +277,7 @@ async fn a_killed_connection_loses_duplicates_and_reorders_nothing() {
 async fn a_caller_that_dies_mid_stream_stops_its_worker() {
     let (redis, bus) = common::redis_and_bus().await;
     let numbers = Numbers::default();
-    let _server = serve(&bus, &numbers).await;
+    let _server = numbers.serve(&bus).await;
     // A caller that queues a streaming request and never acknowledges
     // anything, as one killed right after sending it.
     let request = wire::Request {
@@ -399,7 +314,7 @@ async fn a_caller_that_dies_mid_stream_stops_its_worker() {
 async fn a_worker_killed_mid_stream_fails_the_stream_saying_how_much_came() {
     let redis = RedisServer::start().expect("redis-server starts");
     let bus = common::connect(&redis, "test").await;
-    let mut doomed = spawn_stream_worker(&redis.url());
+    let mut doomed = numbers::spawn_worker(&redis.url());
     let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(30));
     let mut stream = random
         .uuids(UuidsRequest {
@@ -416,7 +331,7 @@ async fn a_worker_killed_mid_stream_fails_the_stream_saying_how_much_came() {
     // Another worker reclaims the call and, since a stream is never run
     // again, fails it.
     let numbers = Numbers::default();
-    let _survivor = serve(&bus, &numbers).await;
+    let _survivor = numbers.serve(&bus).await;
     let started = tokio::time::Instant::now();
     let ended = loop {
         match stream.message().await {
@@ -442,45 +357,4 @@ async fn a_worker_killed_mid_stream_fails_the_stream_saying_how_much_came() {
         0,
         "the survivor never reruns a stream"
     );
-}
-
-/// The line a stream worker process prints once it serves.
-const STREAM_WORKER_READY: &str = "stream-worker-ready";
-
-/// A worker process serving [`Numbers`] on bus `test` of `url`.
-fn spawn_stream_worker(url: &str) -> Child {
-    let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
-        .args([
-            "--ignored",
-            "--exact",
-            "streaming::stream_worker_process",
-            "--nocapture",
-        ])
-        .env("REDIS_BUS_TEST_URL", url)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the worker process starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains(STREAM_WORKER_READY) => break,
-            Some(Ok(_)) => {}
-            _ => panic!("the worker process exited before serving"),
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    child
-}
-
-#[test]
-#[ignore = "entry point of the worker processes that tests start"]
-fn stream_worker_process() {
-    let url = std::env::var("REDIS_BUS_TEST_URL").expect("started by spawn_stream_worker");
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(async {
-        let bus = common::connect_url(&url, "test").await;
-        let _server = serve(&bus, &Numbers::default()).await;
-        println!("{STREAM_WORKER_READY}");
-        std::future::pending::<()>().await;
-    });
 }

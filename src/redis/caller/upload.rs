@@ -1,0 +1,169 @@
+//! The caller's side of a client-streaming call: its requests go into the
+//! call's upload stream (a Redis stream, `Keys::upload`) as they come, as
+//! entries `0-1`, `0-2`, ... and then an `end` entry that counts them. The
+//! worker reads the stream and trims what it has read, so the stream's
+//! length is what the worker has not read yet: the caller sends while it is
+//! under the window and waits otherwise.
+//!
+//! Explicit entry ids make a resend harmless: an entry that is already
+//! there is refused as "equal or smaller" than the stream's last, and
+//! counts as sent.
+
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use redis::Value;
+use tokio::time::Instant;
+
+use crate::redis::shared::SharedConnection;
+use crate::seam::status::Status;
+use crate::seam::stream::EncodedRequests;
+
+/// The most requests one push carries.
+const MAX_BATCH: usize = 256;
+
+/// The longest pause between two looks at the stream's length while the
+/// window is full.
+const MAX_WAIT: Duration = Duration::from_millis(50);
+
+/// Where one call's requests go.
+pub(crate) struct Upload {
+    /// The shared connection.
+    pub connection: SharedConnection,
+    /// The call's upload stream.
+    pub key: String,
+    /// How many requests may wait in Redis for the worker.
+    pub window: u32,
+    /// When the caller stops waiting.
+    pub deadline: Instant,
+}
+
+impl Upload {
+    /// Sends every request of `requests`, then the end. Returns once all
+    /// are in Redis, or the status that stopped the sending.
+    pub(crate) async fn send_all(&self, mut requests: EncodedRequests) -> Result<(), Status> {
+        let mut sent = 0u64;
+        let mut waiting_in_redis = 0u64;
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let mut ended = false;
+        loop {
+            if batch.is_empty() && !ended {
+                let mut next = Some(requests.next().await);
+                while let Some(item) = next.take() {
+                    match item {
+                        Some(request) => batch.push(request),
+                        None => ended = true,
+                    }
+                    if !ended && batch.len() < MAX_BATCH {
+                        next = requests.next().now_or_never();
+                    }
+                }
+            }
+            let room = u64::from(self.window).saturating_sub(waiting_in_redis);
+            let count = (room as usize).min(batch.len());
+            if count == 0 && !batch.is_empty() {
+                waiting_in_redis = self.wait_for_room().await?;
+                continue;
+            }
+            let end = ended && count == batch.len();
+            waiting_in_redis = self.push(&batch[..count], sent, end).await?;
+            batch.drain(..count);
+            sent += count as u64;
+            if end {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Pushes `requests`, numbered from `sent + 1`, and the end after them
+    /// when `end`; returns how many requests wait in Redis.
+    async fn push(&self, requests: &[Vec<u8>], sent: u64, end: bool) -> Result<u64, Status> {
+        let mut pipe = redis::pipe();
+        for (index, request) in requests.iter().enumerate() {
+            let seq = sent + index as u64 + 1;
+            pipe.cmd("XADD")
+                .arg(&self.key)
+                .arg(format!("0-{seq}"))
+                .arg("m")
+                .arg(request);
+        }
+        if end {
+            let count = sent + requests.len() as u64;
+            pipe.cmd("XADD")
+                .arg(&self.key)
+                .arg(format!("0-{}", count + 1))
+                .arg("end")
+                .arg(count);
+        }
+        // Gone by itself soon after the call's deadline, whatever happens
+        // to the caller and the worker.
+        let expiry =
+            self.deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1);
+        pipe.cmd("PEXPIRE")
+            .arg(&self.key)
+            .arg(expiry.as_millis() as u64);
+        pipe.cmd("XLEN").arg(&self.key);
+        let replies = self.send(&pipe).await?;
+        for reply in &replies {
+            if let Value::ServerError(error) = reply {
+                // Already there: a resend of what went through before.
+                if !error.details().unwrap_or("").contains("equal or smaller") {
+                    return Err(Status::internal(format!(
+                        "Redis refused a request of the stream ({}): {error:?}",
+                        self.key
+                    )));
+                }
+            }
+        }
+        Ok(waiting(replies.last()))
+    }
+
+    /// Waits until the worker has read some of what waits in Redis; returns
+    /// how many requests still wait.
+    async fn wait_for_room(&self) -> Result<u64, Status> {
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if Instant::now() + pause >= self.deadline {
+                return Err(Status::deadline_exceeded(
+                    "the worker read no more requests of the stream before the deadline",
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_WAIT);
+            let mut pipe = redis::pipe();
+            pipe.cmd("XLEN").arg(&self.key);
+            let waiting_now = waiting(self.send(&pipe).await?.last());
+            if waiting_now < u64::from(self.window) {
+                return Ok(waiting_now);
+            }
+        }
+    }
+
+    /// Sends `pipe` until it goes through, or the deadline passes.
+    async fn send(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, Status> {
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            match self.connection.replies(pipe).await {
+                Ok(replies) => return Ok(replies),
+                Err(error) => {
+                    if Instant::now() + backoff >= self.deadline {
+                        return Err(Status::unavailable(format!(
+                            "sending the requests of the stream failed: {error}"
+                        )));
+                    }
+                    tracing::warn!(%error, key = %self.key, "sending streamed requests failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+}
+
+/// The length an `XLEN` answered (0 for anything else).
+fn waiting(reply: Option<&Value>) -> u64 {
+    match reply {
+        Some(Value::Int(length)) => (*length).max(0) as u64,
+        _ => 0,
+    }
+}
