@@ -82,6 +82,12 @@ impl Client {
         payload: Vec<u8>,
         cache_text: Option<String>,
     ) -> Result<Bytes, Status> {
+        if method.server_streaming || method.client_streaming {
+            return Err(Status::failed_precondition(format!(
+                "{} is a streaming rpc, not a unary one",
+                method.full_name
+            )));
+        }
         let cache = cache_text.map(|text| CacheUse {
             text,
             bypass: self.options.bypass_cache,
@@ -119,20 +125,28 @@ impl Client {
         M: Method,
         S: Stream<Item = M::Request> + Send + 'static,
     {
-        let method = M::INFO;
+        let requests: EncodedRequests = Box::pin(requests.map(|request| request.encode_to_vec()));
+        let reply = self.client_streaming_encoded(M::INFO, requests).await?;
+        decode_reply::<M>(reply)
+    }
+
+    /// Calls client-streaming `method` with encoded requests and returns
+    /// the encoded reply. Typed and dynamic calls both go through here.
+    pub(crate) async fn client_streaming_encoded(
+        &self,
+        method: &'static MethodInfo,
+        requests: EncodedRequests,
+    ) -> Result<Bytes, Status> {
         if !method.client_streaming {
             return Err(Status::failed_precondition(format!(
                 "{} does not take a stream of requests",
                 method.full_name
             )));
         }
-        let requests: EncodedRequests = Box::pin(requests.map(|request| request.encode_to_vec()));
-        let reply = self
-            .deliver(method, Vec::new(), None, |call| {
-                self.bus.transport.call_client_streaming(call, requests)
-            })
-            .await?;
-        decode_reply::<M>(reply)
+        self.deliver(method, Vec::new(), None, |call| {
+            self.bus.transport.call_client_streaming(call, requests)
+        })
+        .await
     }
 
     /// Calls server-streaming `method` with an encoded request and returns
@@ -278,7 +292,7 @@ impl Client {
     /// The deadline of a call of `method`, and the budget it stands for:
     /// the call's own timeout, else the method's, else the bus default,
     /// never later than the deadline of the call being served (if any).
-    fn deadline(&self, method: &MethodInfo) -> (Instant, Duration) {
+    pub(crate) fn deadline(&self, method: &MethodInfo) -> (Instant, Duration) {
         let timeout = self
             .options
             .timeout

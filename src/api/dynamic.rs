@@ -7,12 +7,15 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, ServiceDescriptor};
 
 use crate::api::bus::Bus;
 use crate::api::call_options::CallOptions;
 use crate::api::client::{Client, cached};
+use crate::api::streaming::Streaming;
 use crate::seam::cache_key::CacheKeyWriter;
 use crate::seam::error::{Error, ErrorKind};
 use crate::seam::info::{MethodInfo, ServiceInfo};
@@ -105,9 +108,7 @@ impl DynamicClient {
     /// The request type of `method`.
     pub fn request_type(&self, method: &str) -> Result<MessageDescriptor, Status> {
         let info = self.method(method)?;
-        self.pool
-            .get_message_by_name(info.request_type)
-            .ok_or_else(|| Status::internal(format!("{} is not described", info.request_type)))
+        self.message(info.request_type)
     }
 
     /// A request of `method` from JSON (protobuf JSON mapping); the error
@@ -147,16 +148,66 @@ impl DynamicClient {
             .client
             .call_encoded(info, request.encode_to_vec(), cache_text)
             .await?;
-        let descriptor = self
-            .pool
-            .get_message_by_name(info.reply_type)
-            .ok_or_else(|| Status::internal(format!("{} is not described", info.reply_type)))?;
+        self.decode_reply(info, reply)
+    }
+
+    /// The described message type `name`.
+    fn message(&self, name: &str) -> Result<MessageDescriptor, Status> {
+        self.pool
+            .get_message_by_name(name)
+            .ok_or_else(|| Status::internal(format!("{name} is not described")))
+    }
+
+    /// Decodes a reply of `info`.
+    fn decode_reply(&self, info: &MethodInfo, reply: Bytes) -> Result<DynamicMessage, Status> {
+        let descriptor = self.message(info.reply_type)?;
         DynamicMessage::decode(descriptor, reply).map_err(|error| {
             Status::internal(format!(
                 "the reply of {} does not decode as {}: {error}",
                 info.full_name, info.reply_type
             ))
         })
+    }
+
+    /// Calls server-streaming `method` with `request` and returns the
+    /// stream of its replies, as [`Client::server_streaming`] does.
+    pub async fn call_server_streaming(
+        &self,
+        method: &str,
+        request: &DynamicMessage,
+    ) -> Result<Streaming<DynamicMessage>, Status> {
+        let info = self.method(method)?;
+        let (deadline, timeout) = self.client.deadline(info);
+        let replies = self
+            .client
+            .stream_encoded(info, request.encode_to_vec())
+            .await?;
+        let descriptor = self.message(info.reply_type)?;
+        let decode = Box::new(move |encoded| DynamicMessage::decode(descriptor.clone(), encoded));
+        Ok(Streaming::new(
+            replies,
+            info,
+            info.reply_type,
+            deadline,
+            timeout,
+            decode,
+        ))
+    }
+
+    /// Calls client-streaming `method`, sending each of `requests` as it
+    /// comes, and returns its reply, as [`Client::client_streaming`] does.
+    pub async fn call_client_streaming<S>(
+        &self,
+        method: &str,
+        requests: S,
+    ) -> Result<DynamicMessage, Status>
+    where
+        S: Stream<Item = DynamicMessage> + Send + 'static,
+    {
+        let info = self.method(method)?;
+        let requests = Box::pin(requests.map(|request| request.encode_to_vec()));
+        let reply = self.client.client_streaming_encoded(info, requests).await?;
+        self.decode_reply(info, reply)
     }
 
     /// Clears the cached reply of `method` for `request`, or every cached

@@ -4,11 +4,11 @@
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use prost::Message;
 use tokio::time::{Instant, Sleep};
@@ -44,8 +44,12 @@ pub struct Streaming<T> {
     received: u64,
     /// Whether the stream has ended.
     done: bool,
-    _message: PhantomData<fn() -> T>,
+    /// Decodes one message.
+    decode: Decoder<T>,
 }
+
+/// Decodes one message of a stream.
+type Decoder<T> = Box<dyn Fn(Bytes) -> Result<T, prost::DecodeError> + Send + Sync>;
 
 impl<T: Message + Default> Streaming<T> {
     /// The replies of a server-streaming call of `method`.
@@ -55,15 +59,27 @@ impl<T: Message + Default> Streaming<T> {
         deadline: Instant,
         timeout: Duration,
     ) -> Self {
-        Streaming::new(replies, method, method.reply_type, deadline, timeout)
+        let decode: Decoder<T> = Box::new(|encoded| T::decode(encoded));
+        Streaming::new(
+            replies,
+            method,
+            method.reply_type,
+            deadline,
+            timeout,
+            decode,
+        )
     }
+}
 
-    fn new(
+impl<T> Streaming<T> {
+    /// Messages of type `message_type` from `replies`, decoded by `decode`.
+    pub(crate) fn new(
         replies: EncodedMessages,
         method: &'static MethodInfo,
         message_type: &'static str,
         deadline: Instant,
         timeout: Duration,
+        decode: Decoder<T>,
     ) -> Self {
         Streaming {
             replies,
@@ -73,7 +89,7 @@ impl<T: Message + Default> Streaming<T> {
             timeout,
             received: 0,
             done: false,
-            _message: PhantomData,
+            decode,
         }
     }
 
@@ -95,7 +111,7 @@ impl<T: Message + Default> Streaming<T> {
     }
 }
 
-impl<T: Message + Default> Stream for Streaming<T> {
+impl<T> Stream for Streaming<T> {
     type Item = Result<T, Status>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -104,7 +120,7 @@ impl<T: Message + Default> Stream for Streaming<T> {
             return Poll::Ready(None);
         }
         match this.replies.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(encoded))) => match T::decode(encoded) {
+            Poll::Ready(Some(Ok(encoded))) => match (this.decode)(encoded) {
                 Ok(message) => {
                     this.received += 1;
                     Poll::Ready(Some(Ok(message)))
@@ -158,7 +174,15 @@ where
         Some(context) => (context.deadline(), context.remaining()),
         None => (Instant::now() + DEFAULT_TIMEOUT, DEFAULT_TIMEOUT),
     };
-    let requests = Streaming::new(requests, method, method.request_type, deadline, timeout);
+    let decode: Decoder<M::Request> = Box::new(|encoded| M::Request::decode(encoded));
+    let requests = Streaming::new(
+        requests,
+        method,
+        method.request_type,
+        deadline,
+        timeout,
+        decode,
+    );
     let reply = handler(requests).await?;
     Ok(reply.encode_to_vec())
 }

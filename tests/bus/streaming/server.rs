@@ -358,3 +358,74 @@ async fn a_worker_killed_mid_stream_fails_the_stream_saying_how_much_came() {
         "the survivor never reruns a stream"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_rpcs_are_discovered_counted_and_called_dynamically() {
+    let (_redis, bus) = common::redis_and_bus().await;
+    let numbers = Numbers::default();
+    let server = numbers.serve(&bus).await;
+    let services = bus.discovery().services().await.unwrap();
+    let random = services
+        .iter()
+        .find(|service| service.name == "random.Random")
+        .expect("random.Random is live");
+    let flags = |name: &str| {
+        let method = random.methods.iter().find(|m| m.name == name).unwrap();
+        (method.server_streaming, method.client_streaming)
+    };
+    assert_eq!(flags("Uuids"), (true, false));
+    assert_eq!(flags("Pick"), (false, true));
+    assert_eq!(flags("Uuid"), (false, false));
+
+    // Without generated code, from the descriptors the worker published.
+    let dynamic = redis_bus::DynamicClient::connect(&bus, "random.Random")
+        .await
+        .unwrap();
+    let request = dynamic
+        .request_from_json("Uuids", r#"{"count": 3}"#)
+        .unwrap();
+    let replies: Vec<String> = dynamic
+        .call_server_streaming("Uuids", &request)
+        .await
+        .unwrap()
+        .map(|reply| {
+            let reply = reply.unwrap();
+            reply
+                .get_field_by_name("uuid")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+        .await;
+    assert_eq!(replies, ["1", "2", "3"]);
+    let picks: Vec<_> = (1..=4)
+        .map(|n| {
+            dynamic
+                .request_from_json("Pick", &format!(r#"{{"item": "{n}"}}"#))
+                .unwrap()
+        })
+        .collect();
+    let picked = dynamic
+        .call_client_streaming("Pick", futures_util::stream::iter(picks))
+        .await
+        .unwrap();
+    assert_eq!(picked.get_field_by_name("count").unwrap().as_u64(), Some(4));
+    // A unary call of a streaming rpc is refused before it goes out.
+    let refused = dynamic.call("Uuids", &request).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused}");
+
+    // Each stream counts as one call of its method.
+    drop(server);
+    bus.flush_stats().await.unwrap();
+    let stats = bus.discovery().stats().await.unwrap();
+    let calls = |method: &str| {
+        stats
+            .iter()
+            .find(|stats| stats.method == method)
+            .map_or(0, |stats| stats.calls)
+    };
+    assert_eq!(calls("random.Random/Uuids"), 1);
+    assert_eq!(calls("random.Random/Pick"), 1);
+}
