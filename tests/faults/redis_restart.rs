@@ -40,4 +40,14 @@ async fn redis_restart_under_load_heals_by_itself() {
         .runs_are_right(0)
         .failed_only_with(&[Code::Unavailable, Code::DeadlineExceeded])
         .healed_within(settings::dropped_connection());
+    // The restart really emptied Redis, and the worker registered again.
+    let servers = servers.lock().unwrap();
+    let mut restarted = redis::Client::open(servers[1].url())
+        .and_then(|client| client.get_connection())
+        .expect("connect to the restarted server");
+    let live: usize = redis::cmd("ZCARD")
+        .arg("rb:{test:math.Math@1}:instances")
+        .query(&mut restarted)
+        .unwrap();
+    assert_eq!(live, 1, "the worker registered again on the restarted Redis");
 }

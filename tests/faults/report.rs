@@ -84,41 +84,57 @@ impl Report {
         )
     }
 
-    /// The successes' ends after the fault, in order.
+    /// Every success's end, seconds from the fault, in order.
     fn successes(&self) -> Vec<f64> {
         let mut ends: Vec<f64> = self
             .outcomes
             .iter()
             .filter(|o| o.is_ok())
             .map(|o| self.since_fault(o.ended_at))
-            .filter(|at| *at > 0.0)
             .collect();
         ends.sort_by(f64::total_cmp);
         ends
     }
 
-    /// The longest stretch after the fault in which no call succeeded.
-    pub fn longest_outage(&self) -> f64 {
+    /// The stretches between successes ending after the fault: (end,
+    /// length), the first one starting at the fault.
+    fn stretches_after_fault(&self) -> Vec<(f64, f64)> {
         let mut previous = 0.0;
-        let mut longest: f64 = 0.0;
-        for ended in self.successes() {
-            longest = longest.max(ended - previous);
+        let mut stretches = Vec::new();
+        for ended in self.successes().into_iter().filter(|at| *at > 0.0) {
+            stretches.push((ended, ended - previous));
             previous = ended;
         }
-        longest
+        stretches
     }
 
-    /// The end of the last stretch longer than 250 ms without a success:
-    /// when the bus served again.
+    /// The longest stretch between two successes before the fault: what
+    /// the load's own pace leaves (slow handlers leave long ones).
+    fn usual_stretch(&self) -> f64 {
+        let before: Vec<f64> = self.successes().into_iter().filter(|at| *at <= 0.0).collect();
+        before
+            .windows(2)
+            .map(|pair| pair[1] - pair[0])
+            .fold(0.0, f64::max)
+    }
+
+    /// The longest stretch after the fault in which no call succeeded.
+    pub fn longest_outage(&self) -> f64 {
+        self.stretches_after_fault()
+            .iter()
+            .map(|(_, length)| *length)
+            .fold(0.0, f64::max)
+    }
+
+    /// The end of the last stretch without a success longer than the
+    /// load's usual ones (and than 250 ms): when the bus served again.
     pub fn served_again(&self) -> f64 {
-        let (mut previous, mut recovered) = (0.0, 0.0);
-        for ended in self.successes() {
-            if ended - previous > 0.25 {
-                recovered = ended;
-            }
-            previous = ended;
-        }
-        recovered
+        let usual = self.usual_stretch().max(0.25) + 0.05;
+        self.stretches_after_fault()
+            .iter()
+            .filter(|(_, length)| *length > usual)
+            .map(|(end, _)| *end)
+            .fold(0.0, f64::max)
     }
 
     /// No call hung past its deadline.

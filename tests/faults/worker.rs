@@ -2,6 +2,8 @@
 //! (its `worker_process` entry point, ignored in normal runs), serving the
 //! math service and counting each handler run in the side channel, a Redis
 //! that no fault touches (`INCR runs:sum:<a>` / `INCR runs:now:<seed>`).
+//! A negative `b` of a sum, or a negative seed, makes that run take as
+//! many more milliseconds (to pin a call on a worker while it is killed).
 //! It stops gracefully on SIGTERM, and dies on SIGKILL like a crash.
 
 use std::io::{BufRead, BufReader};
@@ -144,15 +146,17 @@ struct Counted {
 }
 
 impl Counted {
-    async fn ran(&self, key: String) {
+    /// Counts a run under `key`, then takes the worker's delay and `extra`.
+    async fn ran(&self, key: String, extra: i64) {
         let mut side = self.side.clone();
         let _: i64 = redis::cmd("INCR")
             .arg(key)
             .query_async(&mut side)
             .await
             .expect("the side channel counts the run");
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
+        let delay = self.delay + Duration::from_millis(extra.unsigned_abs());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
     }
 }
@@ -160,14 +164,16 @@ impl Counted {
 #[redis_bus::codegen::async_trait]
 impl Math for Counted {
     async fn sum(&self, request: SumRequest) -> Result<SumReply, Status> {
-        self.ran(format!("runs:sum:{}", request.a)).await;
+        self.ran(format!("runs:sum:{}", request.a), request.b.min(0))
+            .await;
         Ok(SumReply {
             sum: request.a + request.b,
         })
     }
 
     async fn now(&self, request: NowRequest) -> Result<NowReply, Status> {
-        self.ran(format!("runs:now:{}", request.seed)).await;
+        self.ran(format!("runs:now:{}", request.seed), request.seed.min(0))
+            .await;
         Ok(NowReply { time: None })
     }
 }
