@@ -220,8 +220,8 @@ impl RedisSentinel {
         let Some(node) = self.nodes.iter().find(|node| node.port() == port) else {
             return false;
         };
-        let role: redis::RedisResult<Vec<redis::Value>> = connect_to(&self.node_url(node))
-            .and_then(|mut c| redis::cmd("ROLE").query(&mut c));
+        let role: redis::RedisResult<Vec<redis::Value>> =
+            connect_to(&self.node_url(node)).and_then(|mut c| redis::cmd("ROLE").query(&mut c));
         matches!(role.as_deref(), Ok([redis::Value::BulkString(kind), ..]) if kind == b"master")
     }
 
@@ -396,13 +396,25 @@ impl RedisSentinelBuilder {
         if let Some((user, password)) = &self.user {
             let rule = format!(">{password}");
             data = data
-                .args(["--user", user.as_str(), "on", rule.as_str(), "~*", "&*", "+@all"])
+                .args([
+                    "--user",
+                    user.as_str(),
+                    "on",
+                    rule.as_str(),
+                    "~*",
+                    "&*",
+                    "+@all",
+                ])
                 .args(["--user", "default", "off"])
-                .args(["--masteruser", user.as_str(), "--masterauth", password.as_str()]);
+                .args([
+                    "--masteruser",
+                    user.as_str(),
+                    "--masterauth",
+                    password.as_str(),
+                ]);
             let name = &self.master_name;
-            sentinel_auth = format!(
-                "sentinel auth-user {name} {user}\nsentinel auth-pass {name} {password}\n"
-            );
+            sentinel_auth =
+                format!("sentinel auth-user {name} {user}\nsentinel auth-pass {name} {password}\n");
         }
         let data = data.args(self.args.iter().cloned());
         let master = data.start()?;

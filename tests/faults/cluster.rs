@@ -7,14 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis_bus::Code;
 use redis_bus_testing::RedisCluster;
 use tokio::time::Instant;
 
-use crate::scenario::{blocking, under_load};
+use crate::scenario::{Took, blocking, timed, under_load, worker_and_client};
 use crate::settings;
 use crate::side::Side;
-use crate::worker::WorkerSpec;
 
 /// The cluster's node timeout in the SIGKILL scenario: how long a master
 /// may be silent before its replica takes over (the harness's default is
@@ -102,35 +100,22 @@ async fn cluster_failover_under_load() {
     let cluster = cluster(&[]).await;
     let url = url(&cluster);
     let side = Side::start();
-    let _worker = WorkerSpec::new(&url, &side.url(), Duration::ZERO).spawn();
-    let bus = settings::connect(&url).await;
+    let (_worker, bus) = worker_and_client(&url, &side).await;
     let (old, replica) = master_and_replica(&cluster);
     let new = cluster.nodes()[replica].port();
     let (promote, ask) = (cluster.nodes()[replica].url(), cluster.nodes()[0].url());
-    let moved = Arc::new(Mutex::new(Duration::ZERO));
-    let fault = blocking({
-        let moved = moved.clone();
-        move || {
-            let started = Instant::now();
-            let () = redis::Client::open(promote)
-                .and_then(|client| client.get_connection())
-                .and_then(|mut c| redis::cmd("CLUSTER").arg("FAILOVER").query(&mut c))
-                .expect("CLUSTER FAILOVER");
-            wait_for_master(&ask, new);
-            *moved.lock().unwrap() = started.elapsed();
-            eprintln!(
-                "CLUSTER FAILOVER: the slot moved from {old} to {new} after {:?}",
-                started.elapsed()
-            );
-        }
+    let moved = Took::default();
+    let fault = timed(&moved, move || {
+        let () = redis::Client::open(promote)
+            .and_then(|client| client.get_connection())
+            .and_then(|mut c| redis::cmd("CLUSTER").arg("FAILOVER").query(&mut c))
+            .expect("CLUSTER FAILOVER");
+        wait_for_master(&ask, new);
+        format!("CLUSTER FAILOVER: the slot moved from {old} to {new}")
     });
     let report = under_load("CLUSTER FAILOVER", &bus, &side, fault, AFTER_FAULT).await;
-    let moved = *moved.lock().unwrap();
-    report
-        .no_call_hung()
-        .runs_are_right(0)
-        .failed_only_with(&[Code::Unavailable, Code::DeadlineExceeded])
-        .healed_within(moved + settings::SLACK);
+    let moved = moved.get();
+    report.survived(0, moved + settings::SLACK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,8 +123,7 @@ async fn cluster_master_killed_under_load() {
     let cluster = cluster(&["--cluster-node-timeout", NODE_TIMEOUT_MS]).await;
     let url = url(&cluster);
     let side = Side::start();
-    let _worker = WorkerSpec::new(&url, &side.url(), Duration::ZERO).spawn();
-    let bus = settings::connect(&url).await;
+    let (_worker, bus) = worker_and_client(&url, &side).await;
     let (old, replica) = master_and_replica(&cluster);
     let new = cluster.nodes()[replica].port();
     let ask = cluster.nodes()[replica].url();
@@ -149,18 +133,13 @@ async fn cluster_master_killed_under_load() {
         .position(|node| node.port() == old)
         .expect("the master is a node");
     let cluster = Arc::new(Mutex::new(cluster));
-    let moved = Arc::new(Mutex::new(Duration::ZERO));
-    let fault = blocking({
-        let (cluster, moved) = (cluster.clone(), moved.clone());
+    let moved = Took::default();
+    let fault = timed(&moved, {
+        let cluster = cluster.clone();
         move || {
-            let started = Instant::now();
             cluster.lock().unwrap().nodes_mut()[killed].kill();
             wait_for_master(&ask, new);
-            *moved.lock().unwrap() = started.elapsed();
-            eprintln!(
-                "cluster, SIGKILL of the master: the slot moved from {old} to {new} after {:?}",
-                started.elapsed()
-            );
+            format!("cluster, SIGKILL of the master: the slot moved from {old} to {new}")
         }
     });
     let report = under_load(
@@ -171,10 +150,6 @@ async fn cluster_master_killed_under_load() {
         AFTER_FAULT,
     )
     .await;
-    let moved = *moved.lock().unwrap();
-    report
-        .no_call_hung()
-        .runs_are_right(ASYNC_REPLICATION_RERUNS)
-        .failed_only_with(&[Code::Unavailable, Code::DeadlineExceeded])
-        .healed_within(moved + settings::SLACK);
+    let moved = moved.get();
+    report.survived(ASYNC_REPLICATION_RERUNS, moved + settings::SLACK);
 }

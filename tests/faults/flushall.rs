@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use redis_bus::Code;
 use redis_bus_testing::RedisServer;
 
 use crate::scenario::{blocking, under_load};
@@ -28,9 +27,5 @@ async fn flushall_under_load_heals_at_the_next_beat() {
             .expect("FLUSHALL");
     });
     let report = under_load("FLUSHALL", &bus, &side, fault, Duration::from_secs(5)).await;
-    report
-        .no_call_hung()
-        .runs_are_right(0)
-        .failed_only_with(&[Code::Unavailable, Code::DeadlineExceeded])
-        .healed_within(settings::dropped_connection());
+    report.survived(0, settings::dropped_connection());
 }

@@ -13,7 +13,7 @@ use redis_bus::{CallOptions, Code};
 use redis_bus_testing::RedisServer;
 use tokio::time::Instant;
 
-use crate::load::{Ended, Method, call, client};
+use crate::load::{Batch, Ended, client, mixed};
 use crate::report::Report;
 use crate::settings;
 use crate::side::Side;
@@ -31,13 +31,7 @@ async fn the_last_worker_stopping_fails_its_queue_at_once() {
     let mut worker = spec.spawn();
     let bus = settings::connect(&redis.url()).await;
     let math = client(&bus, DEADLINE);
-    let queued: Vec<_> = (1..=20)
-        .map(|key| {
-            let math = math.clone();
-            let method = if key % 2 == 0 { Method::Now } else { Method::Sum };
-            tokio::spawn(async move { call(&math, method, key, DEADLINE).await })
-        })
-        .collect();
+    let queued = Batch::start(&math, (1..=20).map(mixed), DEADLINE);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let waiting = tokio::spawn({
         let math = MathClient::new(&bus).with_options(
@@ -52,10 +46,7 @@ async fn the_last_worker_stopping_fails_its_queue_at_once() {
     let fault = Instant::now();
     worker.terminate();
     let stopped = Instant::now();
-    let mut outcomes = Vec::new();
-    for call in queued {
-        outcomes.push(call.await.expect("a caller does not panic"));
-    }
+    let outcomes = queued.outcomes().await;
     let runs = side.runs(&outcomes).await;
     let report = Report::new("the last worker stopping", outcomes, runs, fault);
     report.no_call_hung().runs_are_right(0);
@@ -77,7 +68,10 @@ async fn the_last_worker_stopping_fails_its_queue_at_once() {
         }
     }
     assert!(unavailable > 0, "calls were still queued at the stop");
-    assert!(!waiting.is_finished(), "a call that waits for a worker waits");
+    assert!(
+        !waiting.is_finished(),
+        "a call that waits for a worker waits"
+    );
     let _next = spec.spawn();
     let reply = tokio::time::timeout(DEADLINE, waiting)
         .await
@@ -94,20 +88,11 @@ async fn the_last_worker_dying_fails_the_calls_waiting_for_it() {
     let mut worker = spec.spawn();
     let bus = settings::connect(&redis.url()).await;
     let math = client(&bus, DEADLINE);
-    let calls: Vec<_> = (1..=6)
-        .map(|key| {
-            let math = math.clone();
-            let method = if key % 2 == 0 { Method::Now } else { Method::Sum };
-            tokio::spawn(async move { call(&math, method, key, DEADLINE).await })
-        })
-        .collect();
+    let calls = Batch::start(&math, (1..=6).map(mixed), DEADLINE);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let fault = Instant::now();
     worker.kill();
-    let mut outcomes = Vec::new();
-    for call in calls {
-        outcomes.push(call.await.expect("a caller does not panic"));
-    }
+    let outcomes = calls.outcomes().await;
     let runs = side.runs(&outcomes).await;
     let report = Report::new("the last worker killed", outcomes, runs, fault);
     report

@@ -132,3 +132,44 @@ impl Load {
         outcomes
     }
 }
+
+/// The method of the call with `key` in a mixed batch: `Now` for an even
+/// key, `Sum` for an odd one.
+pub fn mixed(key: i64) -> (Method, i64) {
+    if key % 2 == 0 {
+        (Method::Now, key)
+    } else {
+        (Method::Sum, key)
+    }
+}
+
+/// Calls made at once, each in a task of its own.
+pub struct Batch(Vec<tokio::task::JoinHandle<Outcome>>);
+
+impl Batch {
+    /// Starts `calls` through `math`, whose deadline is `deadline`.
+    pub fn start(
+        math: &MathClient,
+        calls: impl IntoIterator<Item = (Method, i64)>,
+        deadline: Duration,
+    ) -> Batch {
+        Batch(
+            calls
+                .into_iter()
+                .map(|(method, key)| {
+                    let math = math.clone();
+                    tokio::spawn(async move { call(&math, method, key, deadline).await })
+                })
+                .collect(),
+        )
+    }
+
+    /// Every call's outcome, once all ended.
+    pub async fn outcomes(self) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        for call in self.0 {
+            outcomes.push(call.await.expect("a caller does not panic"));
+        }
+        outcomes
+    }
+}

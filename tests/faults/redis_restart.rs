@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis_bus::Code;
 use redis_bus_testing::RedisServer;
 
 use crate::scenario::{blocking, under_load};
@@ -35,11 +34,7 @@ async fn redis_restart_under_load_heals_by_itself() {
         }
     });
     let report = under_load("Redis restart", &bus, &side, fault, Duration::from_secs(5)).await;
-    report
-        .no_call_hung()
-        .runs_are_right(0)
-        .failed_only_with(&[Code::Unavailable, Code::DeadlineExceeded])
-        .healed_within(settings::dropped_connection());
+    report.survived(0, settings::dropped_connection());
     // The restart really emptied Redis, and the worker registered again.
     let servers = servers.lock().unwrap();
     let mut restarted = redis::Client::open(servers[1].url())
@@ -49,5 +44,8 @@ async fn redis_restart_under_load_heals_by_itself() {
         .arg("rb:{test:math.Math@1}:instances")
         .query(&mut restarted)
         .unwrap();
-    assert_eq!(live, 1, "the worker registered again on the restarted Redis");
+    assert_eq!(
+        live, 1,
+        "the worker registered again on the restarted Redis"
+    );
 }

@@ -111,7 +111,11 @@ impl Report {
     /// The longest stretch between two successes before the fault: what
     /// the load's own pace leaves (slow handlers leave long ones).
     fn usual_stretch(&self) -> f64 {
-        let before: Vec<f64> = self.successes().into_iter().filter(|at| *at <= 0.0).collect();
+        let before: Vec<f64> = self
+            .successes()
+            .into_iter()
+            .filter(|at| *at <= 0.0)
+            .collect();
         before
             .windows(2)
             .map(|pair| pair[1] - pair[0])
@@ -239,5 +243,20 @@ impl Report {
             }
         }
         self
+    }
+}
+
+impl Report {
+    /// What a fault that loses calls in flight must leave: no call hung,
+    /// runs right (`reruns` twice at the most), failures only
+    /// `UNAVAILABLE` or `DEADLINE_EXCEEDED`, and healed within `bound`.
+    pub fn survived(&self, reruns: usize, bound: Duration) -> &Self {
+        self.no_call_hung()
+            .runs_are_right(reruns)
+            .failed_only_with(&[
+                redis_bus::Code::Unavailable,
+                redis_bus::Code::DeadlineExceeded,
+            ])
+            .healed_within(bound)
     }
 }

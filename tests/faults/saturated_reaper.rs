@@ -10,7 +10,7 @@ use std::time::Duration;
 use redis_bus_testing::RedisServer;
 use tokio::time::Instant;
 
-use crate::load::{Method, call, client};
+use crate::load::{Batch, Method, client};
 use crate::report::Report;
 use crate::settings;
 use crate::side::Side;
@@ -36,12 +36,7 @@ async fn a_saturated_worker_that_reclaims_stays_live_and_is_not_robbed() {
     let bus = settings::connect(&redis.url()).await;
     let deadline = Duration::from_secs(30);
     let math = client(&bus, deadline);
-    let calls: Vec<_> = (1..=CALLS)
-        .map(|a| {
-            let math = math.clone();
-            tokio::spawn(async move { call(&math, Method::Sum, a, deadline).await })
-        })
-        .collect();
+    let calls = Batch::start(&math, (1..=CALLS).map(|a| (Method::Sum, a)), deadline);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let fault = Instant::now();
     doomed.kill();
@@ -56,7 +51,8 @@ async fn a_saturated_worker_that_reclaims_stays_live_and_is_not_robbed() {
         let now = seconds * 1000 + micros / 1000;
         let scores: Vec<(String, i64)> = redis::cmd("ZRANGE")
             .arg("rb:{test:math.Math@1}:instances")
-            .arg(0).arg(-1)
+            .arg(0)
+            .arg(-1)
             .arg("WITHSCORES")
             .query(&mut inspect)
             .unwrap();
@@ -67,10 +63,7 @@ async fn a_saturated_worker_that_reclaims_stays_live_and_is_not_robbed() {
     }
     assert_eq!(lapses, 0, "the survivor's registration lapsed");
 
-    let mut outcomes = Vec::new();
-    for call in calls {
-        outcomes.push(call.await.expect("a caller does not panic"));
-    }
+    let outcomes = calls.outcomes().await;
     let runs = side.runs(&outcomes).await;
     let report = Report::new("saturated reaper", outcomes, runs, fault);
     report.no_call_hung();
@@ -81,7 +74,11 @@ async fn a_saturated_worker_that_reclaims_stays_live_and_is_not_robbed() {
             "an idempotent call succeeds after a reclaim: {outcome:?}"
         );
         let ran = report.runs_of(outcome);
-        assert!((1..=2).contains(&ran), "Sum {} ran {ran} times", outcome.key);
+        assert!(
+            (1..=2).contains(&ran),
+            "Sum {} ran {ran} times",
+            outcome.key
+        );
         total += ran;
     }
     assert!(

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use redis_bus::Code;
 use redis_bus_testing::{FaultProxy, RedisServer};
 
 use crate::scenario::under_load;
@@ -31,9 +30,5 @@ async fn a_silent_cut_of_every_open_connection_heals_by_itself() {
         bound + Duration::from_secs(2),
     )
     .await;
-    report
-        .no_call_hung()
-        .runs_are_right(0)
-        .failed_only_with(&[Code::Unavailable, Code::DeadlineExceeded])
-        .healed_within(bound);
+    report.survived(0, bound);
 }

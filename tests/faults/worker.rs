@@ -6,9 +6,7 @@
 //! many more milliseconds (to pin a call on a worker while it is killed).
 //! It stops gracefully on SIGTERM, and dies on SIGKILL like a crash.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use generated_examples::math::math_bus::{Math, MathServer};
@@ -69,27 +67,8 @@ impl WorkerSpec {
         if let Some(limit) = self.concurrency {
             command.env("FAULTS_CONCURRENCY", limit.to_string());
         }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the worker process starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (ready, started) = mpsc::channel();
-        // Reads its output in a thread of its own, so that the wait for the
-        // ready line has a bound and the pipe never fills up.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.contains(READY) {
-                    let _ = ready.send(());
-                }
-            }
-        });
-        if started.recv_timeout(START_LIMIT).is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the worker process did not serve within {START_LIMIT:?}");
-        }
+        let child = redis_bus_testing::spawn_ready(&mut command, READY, START_LIMIT)
+            .expect("the worker process serves");
         Worker { child }
     }
 }
@@ -120,7 +99,12 @@ impl Worker {
     /// Waits, with a bound, for the process to end.
     fn wait_for_exit(&mut self) {
         let started = std::time::Instant::now();
-        while self.child.try_wait().expect("wait for the worker").is_none() {
+        while self
+            .child
+            .try_wait()
+            .expect("wait for the worker")
+            .is_none()
+        {
             assert!(
                 started.elapsed() < EXIT_LIMIT,
                 "the worker process did not exit within {EXIT_LIMIT:?}"

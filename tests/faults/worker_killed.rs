@@ -43,7 +43,14 @@ async fn killed_worker_calls_are_rerun_when_idempotent_and_refused_otherwise() {
     );
     let sum = tokio::spawn({
         let pinned = pinned.clone();
-        async move { pinned.sum(SumRequest { a: -1, b: PINNED_MS }).await }
+        async move {
+            pinned
+                .sum(SumRequest {
+                    a: -1,
+                    b: PINNED_MS,
+                })
+                .await
+        }
     });
     let now = tokio::spawn({
         let pinned = pinned.clone();
@@ -78,14 +85,7 @@ async fn killed_worker_calls_are_rerun_when_idempotent_and_refused_otherwise() {
         killed = Some(Instant::now());
         doomed.kill();
     };
-    let report = under_load(
-        "worker SIGKILL",
-        &bus,
-        &side,
-        fault,
-        Duration::from_secs(3),
-    )
-    .await;
+    let report = under_load("worker SIGKILL", &bus, &side, fault, Duration::from_secs(3)).await;
     report
         .no_call_hung()
         .runs_are_right(0)
