@@ -68,6 +68,18 @@ async fn the_last_worker_stopping_fails_its_queue_at_once() {
         }
     }
     assert!(unavailable > 0, "calls were still queued at the stop");
+    let last = report
+        .outcomes()
+        .iter()
+        .map(|outcome| outcome.ended_at)
+        .max()
+        .expect("calls");
+    eprintln!(
+        "the last worker stopping: exited {:?} after SIGTERM; {unavailable} queued calls \
+         failed, the last {:?} after the exit",
+        stopped - fault,
+        last.saturating_duration_since(stopped)
+    );
     assert!(
         !waiting.is_finished(),
         "a call that waits for a worker waits"
@@ -99,6 +111,16 @@ async fn the_last_worker_dying_fails_the_calls_waiting_for_it() {
         .no_call_hung()
         .runs_are_right(0)
         .failed_only_with(&[Code::Unavailable]);
+    let last = report
+        .outcomes()
+        .iter()
+        .map(|outcome| outcome.ended_at - fault)
+        .max()
+        .expect("calls");
+    eprintln!(
+        "the last worker killed: its callers told within {last:?} (bound {:?})",
+        settings::last_worker_killed()
+    );
     for outcome in report.outcomes() {
         assert!(!outcome.is_ok(), "nobody serves math any more");
         assert!(

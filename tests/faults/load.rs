@@ -106,7 +106,13 @@ impl Load {
                     let mut i = 0;
                     while !stop.load(Ordering::SeqCst) {
                         i += 1;
-                        let method = if i % 2 == 0 { Method::Now } else { Method::Sum };
+                        // Half the callers start with each method, so
+                        // that calls of both are in flight at any time.
+                        let method = if (i + caller) % 2 == 0 {
+                            Method::Now
+                        } else {
+                            Method::Sum
+                        };
                         let outcome = call(&math, method, caller * 1_000_000 + i, deadline).await;
                         if !outcome.is_ok() {
                             // As a caller would: not a tight loop on errors.
