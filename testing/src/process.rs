@@ -49,17 +49,23 @@ pub fn spawn_ready(
         }
     });
     let started = Instant::now();
-    match heard.recv_timeout(limit) {
-        Ok(()) => Ok(child),
-        Err(_) => {
-            let exited = child.try_wait().ok().flatten();
-            let _ = child.kill();
-            let _ = child.wait();
-            Err(HarnessError::ProcessNotReady {
-                program,
-                waited: started.elapsed(),
-                exited: exited.map(|status| status.to_string()),
-            })
-        }
+    let closed = match heard.recv_timeout(limit) {
+        Ok(()) => return Ok(child),
+        Err(mpsc::RecvTimeoutError::Disconnected) => true,
+        Err(mpsc::RecvTimeoutError::Timeout) => false,
+    };
+    // Its stdout closed before the line: it is exiting, most likely; give
+    // it a moment so that the error can say how it ended.
+    let mut exited = child.try_wait().ok().flatten();
+    while closed && exited.is_none() && started.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(10));
+        exited = child.try_wait().ok().flatten();
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(HarnessError::ProcessNotReady {
+        program,
+        waited: started.elapsed(),
+        exited: exited.map(|status| status.to_string()),
+    })
 }
