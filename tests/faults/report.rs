@@ -74,8 +74,14 @@ impl Report {
             }
         }
         let runs: i64 = self.runs.values().sum();
+        let twice = self
+            .outcomes
+            .iter()
+            .filter(|o| o.method == Method::Now && self.runs_of(o) > 1)
+            .count();
         format!(
-            "{}: {} calls: ok {ok}, failed by code {failed:?}, hung {hung}; {runs} handler runs; \
+            "{}: {} calls: ok {ok}, failed by code {failed:?}, hung {hung}; {runs} handler runs, \
+             {twice} non-idempotent calls run twice; \
              longest stretch without a success {:.2} s, served again {:.2} s after the fault",
             self.scenario,
             self.outcomes.len(),
