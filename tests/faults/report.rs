@@ -114,18 +114,17 @@ impl Report {
         stretches
     }
 
-    /// The longest stretch between two successes before the fault: what
-    /// the load's own pace leaves (slow handlers leave long ones).
-    fn usual_stretch(&self) -> f64 {
-        let before: Vec<f64> = self
-            .successes()
-            .into_iter()
-            .filter(|at| *at <= 0.0)
+    /// How long a successful call usually takes (the median): with slow
+    /// handlers, successes come that far apart anyway.
+    fn usual_call(&self) -> f64 {
+        let mut took: Vec<f64> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.is_ok())
+            .map(|o| (o.ended_at - o.started).as_secs_f64())
             .collect();
-        before
-            .windows(2)
-            .map(|pair| pair[1] - pair[0])
-            .fold(0.0, f64::max)
+        took.sort_by(f64::total_cmp);
+        took.get(took.len() / 2).copied().unwrap_or(0.0)
     }
 
     /// The longest stretch after the fault in which no call succeeded.
@@ -136,10 +135,11 @@ impl Report {
             .fold(0.0, f64::max)
     }
 
-    /// The end of the last stretch without a success longer than the
-    /// load's usual ones (and than 250 ms): when the bus served again.
+    /// The end of the last stretch without a success clearly longer than
+    /// a call usually takes (half as long again, and 250 ms at least):
+    /// when the bus served again.
     pub fn served_again(&self) -> f64 {
-        let usual = self.usual_stretch().max(0.25) + 0.05;
+        let usual = (self.usual_call() * 1.5).max(0.25);
         self.stretches_after_fault()
             .iter()
             .filter(|(_, length)| *length > usual)
