@@ -40,7 +40,7 @@ async fn a_saturated_worker_that_reclaims_stays_live_and_is_not_robbed() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let fault = Instant::now();
     doomed.kill();
-    let _idle = spec.clone().concurrency(PERMITS).spawn();
+    let _idle = spec.spawn();
 
     let mut inspect = redis::Client::open(redis.url())
         .and_then(|client| client.get_connection())
