@@ -16,7 +16,7 @@
 //! `ROLE` that the node named is a master. Why not redis-rs's
 //! `SentinelClient`: it reads `SENTINEL MASTERS`, where the sentinel leading
 //! a failover keeps showing the old master until the failover ends (4.5 s
-//! after the promotion in `failover::sentinel_failover_under_load`), while
+//! after the promotion, measured), while
 //! the other sentinels already show the new one; a bus using it went back
 //! and forth between the two masters, and the calls of that time failed.
 //! `GET-MASTER-ADDR-BY-NAME` names the promoted replica as soon as it is

@@ -86,6 +86,20 @@ pub enum HarnessError {
         logs: String,
     },
 
+    /// A process of the test's own did not say it was ready in time.
+    #[error(
+        "`{program}` did not print its ready line within {waited:?}{}",
+        exited_note(.exited)
+    )]
+    ProcessNotReady {
+        /// The program run.
+        program: String,
+        /// How long the harness waited.
+        waited: Duration,
+        /// How it ended, if it exited before the deadline.
+        exited: Option<String>,
+    },
+
     /// Some other I/O failure (creating the temp dir, spawning, waiting).
     #[error("{context}: {source}")]
     Io {
@@ -95,6 +109,14 @@ pub enum HarnessError {
         #[source]
         source: io::Error,
     },
+}
+
+/// How a process that was not ready ended, for the message.
+fn exited_note(exited: &Option<String>) -> String {
+    match exited {
+        Some(status) => format!(" (it exited: {status})"),
+        None => " (killed)".to_owned(),
+    }
 }
 
 impl HarnessError {

@@ -54,15 +54,20 @@
 //! Needs `redis-server` (and `redis-cli` for clusters) on PATH; on
 //! Debian/Ubuntu `apt-get install redis-server` brings both.
 //!
+//! To kill your own worker processes in a test, start them with
+//! [`spawn_ready`], which waits (with a bound) for the line they print once
+//! they serve.
+//!
 //! Layout: `server` (one process and its builder), `cluster` (several
 //! processes formed into a cluster), `sentinel` (a master, replicas and
-//! sentinels), `proxy` (a TCP proxy that injects
-//! faults), `ready` (readiness checks), `port` (free ports), `error` (why a
-//! start failed).
+//! sentinels), `proxy` (a TCP proxy that injects faults), `process`
+//! (processes of the test's own), `ready` (readiness checks), `port` (free
+//! ports), `error` (why a start failed).
 
 mod cluster;
 mod error;
 mod port;
+mod process;
 mod proxy;
 mod ready;
 mod sentinel;
@@ -71,6 +76,7 @@ mod server;
 pub use cluster::{RedisCluster, RedisClusterBuilder};
 pub use error::HarnessError;
 pub use port::free_port;
+pub use process::spawn_ready;
 pub use proxy::FaultProxy;
 pub use ready::ReadyCheck;
 pub use sentinel::{RedisSentinel, RedisSentinelBuilder};

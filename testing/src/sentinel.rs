@@ -46,6 +46,8 @@ pub struct RedisSentinel {
     nodes: Vec<RedisServer>,
     /// The sentinels.
     sentinels: Vec<RedisServer>,
+    /// The ACL user of the data nodes, and its password, if they have one.
+    user: Option<(String, String)>,
 }
 
 impl RedisSentinel {
@@ -83,11 +85,26 @@ impl RedisSentinel {
             .iter()
             .map(|sentinel| format!("127.0.0.1:{}", sentinel.port()))
             .collect();
+        let credentials = match &self.user {
+            Some((user, password)) => format!("{user}:{password}@"),
+            None => String::new(),
+        };
         format!(
-            "redis+sentinel://{}/{}",
+            "redis+sentinel://{credentials}{}/{}",
             sentinels.join(","),
             self.master_name
         )
+    }
+
+    /// The URL of one data node, with the ACL user's credentials if the
+    /// deployment has one: `redis://[user:password@]127.0.0.1:<port>/`.
+    pub fn node_url(&self, node: &RedisServer) -> String {
+        match &self.user {
+            Some((user, password)) => {
+                format!("redis://{user}:{password}@127.0.0.1:{}/", node.port())
+            }
+            None => node.url(),
+        }
     }
 
     /// The port of the master, as the first sentinel that answers names it.
@@ -204,7 +221,7 @@ impl RedisSentinel {
             return false;
         };
         let role: redis::RedisResult<Vec<redis::Value>> =
-            connect(node).and_then(|mut c| redis::cmd("ROLE").query(&mut c));
+            connect_to(&self.node_url(node)).and_then(|mut c| redis::cmd("ROLE").query(&mut c));
         matches!(role.as_deref(), Ok([redis::Value::BulkString(kind), ..]) if kind == b"master")
     }
 
@@ -270,7 +287,12 @@ impl RedisSentinel {
 
 /// A synchronous connection to `server`, with time limits.
 fn connect(server: &RedisServer) -> redis::RedisResult<redis::Connection> {
-    let client = redis::Client::open(server.url())?;
+    connect_to(&server.url())
+}
+
+/// A synchronous connection to `url`, with time limits.
+fn connect_to(url: &str) -> redis::RedisResult<redis::Connection> {
+    let client = redis::Client::open(url)?;
     let connection = client.get_connection_with_timeout(COMMAND_TIMEOUT)?;
     connection.set_read_timeout(Some(COMMAND_TIMEOUT))?;
     connection.set_write_timeout(Some(COMMAND_TIMEOUT))?;
@@ -294,6 +316,8 @@ pub struct RedisSentinelBuilder {
     failover_timeout: Duration,
     /// Arguments for every data node's `redis-server`.
     args: Vec<OsString>,
+    /// The data nodes' only ACL user, and its password.
+    user: Option<(String, String)>,
 }
 
 impl RedisSentinelBuilder {
@@ -305,6 +329,7 @@ impl RedisSentinelBuilder {
             down_after: Duration::from_secs(1),
             failover_timeout: Duration::from_secs(4),
             args: Vec::new(),
+            user: None,
         }
     }
 
@@ -346,6 +371,16 @@ impl RedisSentinelBuilder {
         self
     }
 
+    /// Gives the data nodes one ACL user, `user` with `password`, allowed
+    /// everything, and turns their `default` user off: clients, replicas
+    /// (`masteruser`) and sentinels (`auth-user`) all log in as `user`, and
+    /// [`url`](RedisSentinel::url) carries the credentials. Sentinels
+    /// themselves ask for none.
+    pub fn user(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.user = Some((user.into(), password.into()));
+        self
+    }
+
     /// Starts the master, the replicas and the sentinels, and waits until
     /// every sentinel sees all of them. On failure the error carries every
     /// log.
@@ -356,7 +391,32 @@ impl RedisSentinelBuilder {
                 logs: String::new(),
             });
         }
-        let data = RedisServer::builder().args(self.args.iter().cloned());
+        let mut data = RedisServer::builder();
+        let mut sentinel_auth = String::new();
+        if let Some((user, password)) = &self.user {
+            let rule = format!(">{password}");
+            data = data
+                .args([
+                    "--user",
+                    user.as_str(),
+                    "on",
+                    rule.as_str(),
+                    "~*",
+                    "&*",
+                    "+@all",
+                ])
+                .args(["--user", "default", "off"])
+                .args([
+                    "--masteruser",
+                    user.as_str(),
+                    "--masterauth",
+                    password.as_str(),
+                ]);
+            let name = &self.master_name;
+            sentinel_auth =
+                format!("sentinel auth-user {name} {user}\nsentinel auth-pass {name} {password}\n");
+        }
+        let data = data.args(self.args.iter().cloned());
         let master = data.start()?;
         let master_port = master.port().to_string();
         let mut nodes = vec![master];
@@ -376,7 +436,7 @@ impl RedisSentinelBuilder {
              sentinel parallel-syncs {name} 1\n",
             self.down_after.as_millis(),
             self.failover_timeout.as_millis(),
-        );
+        ) + &sentinel_auth;
         let sentinel = RedisServer::builder().sentinel(config);
         let sentinels = (0..self.sentinels)
             .map(|_| sentinel.start())
@@ -385,6 +445,7 @@ impl RedisSentinelBuilder {
             master_name: self.master_name.clone(),
             nodes,
             sentinels,
+            user: self.user.clone(),
         };
         deployment.wait_until_agreed(Instant::now() + AGREEMENT_TIMEOUT)?;
         Ok(deployment)

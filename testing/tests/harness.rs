@@ -369,3 +369,63 @@ fn a_chosen_port_range_is_kept_and_taken_ports_are_skipped() {
     let pong: String = query(&mut connection, &["PING"]).expect("it answers");
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn a_sentinel_deployment_with_an_acl_user_refuses_everyone_else() {
+    let deployment = redis_bus_testing::RedisSentinel::builder()
+        .user("bus", "s3cret")
+        .start()
+        .unwrap();
+    let url = deployment.url();
+    assert!(
+        url.starts_with("redis+sentinel://bus:s3cret@127.0.0.1:"),
+        "{url}"
+    );
+    let master = deployment.master_port().unwrap();
+    for node in deployment.nodes() {
+        let mut anonymous = connect(&node.url()).unwrap();
+        let refused = query::<String>(&mut anonymous, &["PING"]).unwrap_err();
+        assert_eq!(refused.code(), Some("NOAUTH"), "{refused}");
+        let mut user = connect(&deployment.node_url(node)).unwrap();
+        let role: Vec<redis::Value> = query(&mut user, &["ROLE"]).unwrap();
+        let expected: &[u8] = if node.port() == master {
+            b"master"
+        } else {
+            b"slave"
+        };
+        assert_eq!(role[0], redis::Value::BulkString(expected.to_vec()));
+    }
+}
+
+#[test]
+fn spawn_ready_waits_for_the_ready_line_within_its_limit() {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "echo starting; echo serving now; exec sleep 30"]);
+    let mut child = redis_bus_testing::spawn_ready(&mut command, "serving", DEADLINE).unwrap();
+    assert!(child.try_wait().unwrap().is_none(), "it still runs");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let mut silent = std::process::Command::new("sh");
+    silent.args(["-c", "exec sleep 30"]);
+    let started = Instant::now();
+    let error = redis_bus_testing::spawn_ready(&mut silent, "serving", Duration::from_millis(300))
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "bounded");
+    let message = error.to_string();
+    assert!(
+        matches!(error, HarnessError::ProcessNotReady { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("`sh` did not print its ready line"),
+        "{message}"
+    );
+    assert!(message.contains("(killed)"), "{message}");
+
+    let mut failing = std::process::Command::new("sh");
+    failing.args(["-c", "exit 3"]);
+    let error = redis_bus_testing::spawn_ready(&mut failing, "serving", Duration::from_secs(1))
+        .unwrap_err();
+    assert!(error.to_string().contains("it exited"), "{error}");
+}

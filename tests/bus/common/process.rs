@@ -11,8 +11,7 @@
 //! }
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use generated_examples::math::math_bus::MathServer;
@@ -22,6 +21,9 @@ use super::{Calculator, connect_url};
 
 /// The line a worker process prints once it serves.
 const READY: &str = "worker-process-ready";
+
+/// How long a worker process may take to start serving.
+const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// A worker process serving the math service on bus `bus` of `url`, whose
 /// `Sum` takes `sum_delay`. Returns once it serves.
@@ -61,22 +63,8 @@ pub fn spawn_worker(url: &str, bus: &str, sum_delay: Duration, options: &WorkerO
     if let Some(limit) = options.concurrency {
         command.env("REDIS_BUS_TEST_CONCURRENCY", limit.to_string());
     }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the worker process starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains(READY) => break,
-            Some(Ok(_)) => {}
-            _ => panic!("the worker process exited before serving"),
-        }
-    }
-    // Keep draining its output so that it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    child
+    redis_bus_testing::spawn_ready(&mut command, READY, START_LIMIT)
+        .expect("the worker process serves")
 }
 
 /// The value of environment variable `name`, if it is set.
