@@ -44,6 +44,31 @@ fn the_readme_prints_every_file_of_the_quick_start() {
 }
 
 #[test]
+fn the_readme_prints_the_streaming_code_as_it_is() {
+    let readme = readme();
+    let section = &readme[readme.find("## Streaming").expect("a streaming section")..];
+    let section = &section[..section[3..].find("\n## ").expect("a next section") + 3];
+    let sources = [
+        file("../generated-examples/src/services/random.rs"),
+        file("../examples/streaming.rs"),
+    ];
+    let blocks: Vec<&str> = section.split("```rust\n").skip(1).collect();
+    assert_eq!(blocks.len(), 2, "two code blocks");
+    for block in blocks {
+        let code = &block[..block.find("```").expect("a closed block")];
+        // Each function (or file) of the block, as the sources have it.
+        for part in code.split("\n\n    async fn ") {
+            assert!(
+                sources
+                    .iter()
+                    .any(|source| source.contains(part.trim_start())),
+                "README.md's streaming section prints code that is not in the sources:\n{part}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_quick_start_serves_and_calls() {
     let redis = redis_bus_testing::RedisServer::start().expect("redis-server starts");
     let output = Command::new(env!("CARGO_BIN_EXE_quickstart"))
