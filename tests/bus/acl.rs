@@ -8,10 +8,11 @@ use crate::common;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use generated_examples::math::SumRequest;
 use generated_examples::math::math_bus::{MathClient, MathServer};
-use generated_examples::random::UuidRequest;
 use generated_examples::random::random_bus::{RandomClient, RandomServer};
+use generated_examples::random::{PickRequest, UuidRequest, UuidsRequest};
 use generated_examples::services::{MathService, RandomService};
 use redis_bus::{Bus, Code, DynamicClient, ErrorKind, Server};
 use redis_bus_testing::RedisServer;
@@ -23,11 +24,13 @@ const CONNECT: &str = "+ping +hello +auth +client|setname +time";
 pub(crate) fn worker_rules(bus: &str, service: &str) -> String {
     format!(
         "resetkeys ~rb:{{{bus}:{service}@*}}:* ~rb:{{{bus}:cache:{service}/*}}:* \
-         ~rb:{{{bus}:client:*}}:replies ~rb:{{{bus}:registry}}:* ~rb:{{{bus}:stats}}:* \
+         ~rb:{{{bus}:client:*}}:replies ~rb:{{{bus}:client:*}}:stream:* \
+         ~rb:{{{bus}:client:*}}:upload:* ~rb:{{{bus}:registry}}:* ~rb:{{{bus}:stats}}:* \
          -@all {CONNECT} +client|id +client|unblock +evalsha +eval +script|load \
          +lpop +lpush +rpush +lrem +lrange +lmove +blmove +llen +ltrim +rename +exists \
          +hset +hdel +hvals +hgetall +hincrby +pexpire +del \
-         +zadd +zrem +zcount +zrangebyscore +zscore +sadd +smembers +xadd +get +set +incr +multi +exec"
+         +zadd +zrem +zcount +zrangebyscore +zscore +sadd +smembers +xadd +xread +xtrim +get +set \
+         +incr +multi +exec"
     )
 }
 
@@ -41,7 +44,7 @@ pub(crate) fn client_rules(bus: &str, service: &str, name: &str) -> String {
          %R~rb:{{{bus}:{service}@*}}:instance:* %R~rb:{{{bus}:registry}}:* \
          %R~rb:{{{bus}:cache:{service}/*}}:* \
          -@all {CONNECT} +evalsha +eval +script|load +lrange +blmove +rename +exists +del \
-         +zcount +zrangebyscore +smembers +hgetall +mget \
+         +zcount +zrangebyscore +smembers +hgetall +mget +set +xadd +xlen +pexpire \
          (%W~rb:{{{bus}:{service}@*}}:queue %W~rb:{{{bus}:{service}@*}}:reports +rpush)"
     )
 }
@@ -135,6 +138,27 @@ async fn a_client_limited_to_one_service_touches_no_other() {
         .await
         .expect("its own service");
     assert_eq!(uuid.uuid.len(), 36);
+    // And its streaming rpcs, both ways.
+    let random = RandomClient::new(&app);
+    let uuids: Vec<_> = random
+        .uuids(UuidsRequest {
+            count: 100,
+            interval_ms: 0,
+        })
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(uuids.len(), 100);
+    assert!(uuids.iter().all(Result::is_ok), "{:?}", uuids.last());
+    let items = (0..100).map(|n| PickRequest {
+        item: n.to_string(),
+    });
+    let picked = random
+        .pick(futures_util::stream::iter(items))
+        .await
+        .expect("its own stream of requests");
+    assert_eq!(picked.count, 100);
 
     // It may not call math.Math, whose cache it may not read either.
     let math = MathClient::new(&app);
