@@ -3,5 +3,6 @@
 //! streaming (`client`), against the service in `numbers`.
 
 mod client;
+mod intercepted;
 mod numbers;
 mod server;
