@@ -11,6 +11,8 @@ use crate::output::print;
 use crate::session::Session;
 use crate::target::Target;
 
+use super::streaming;
+
 /// The request's JSON: the argument, else `--data` (text, `@FILE` or
 /// `@-` for stdin), else `{}`.
 pub(super) async fn request_text(
@@ -39,17 +41,40 @@ pub(super) async fn request_text(
     }
 }
 
-/// Calls `target` with the request `json`; returns the reply as pretty
-/// JSON (one line with `--json`).
-pub(super) async fn run(session: &Session, target: &Target, json: &str) -> Result<String, Failure> {
+/// Calls `target` with the request of `json` or `data` (see
+/// [`request_text`]); returns the reply as pretty JSON (one line with
+/// `--json`). Streaming rpcs go through `streaming`.
+pub(super) async fn run(
+    session: &Session,
+    target: &Target,
+    json: Option<&str>,
+    data: Option<&str>,
+) -> Result<String, Failure> {
     let (client, target) = session.method(target).await?;
-    let reply = call_one(&client, &target, json).await;
+    let (server_streaming, client_streaming) = client
+        .info()
+        .method(&target.method)
+        .map_or((false, false), |method| {
+            (method.server_streaming, method.client_streaming)
+        });
+    let outcome = if client_streaming {
+        streaming::requests(&client, &target, json, data, !session.json()).await
+    } else {
+        let text = request_text(json, data).await?;
+        if server_streaming {
+            streaming::replies(&client, &target, &text).await
+        } else {
+            call_one(&client, &target, &text).await.and_then(|reply| {
+                let mut out = to_json(&reply, !session.json())?;
+                out.push('\n');
+                Ok(out)
+            })
+        }
+    };
     // Cache hits and misses are counted here, by the caller: send them
     // before this process exits, whether the call went through or not.
     session.flush_stats().await;
-    let mut out = to_json(&reply?, !session.json())?;
-    out.push('\n');
-    Ok(out)
+    outcome
 }
 
 /// Calls `target` once per line of stdin, printing one JSON line per
@@ -58,6 +83,16 @@ pub(super) async fn run(session: &Session, target: &Target, json: &str) -> Resul
 /// the exit status of the first failure.
 pub(super) async fn lines(session: &Session, target: &Target) -> Result<String, Failure> {
     let (client, target) = session.method(target).await?;
+    if client
+        .info()
+        .method(&target.method)
+        .is_some_and(|method| method.server_streaming || method.client_streaming)
+    {
+        return Err(Failure::usage(format!(
+            "{target} is a streaming rpc: call it without --lines (a client stream reads \
+             its requests from standard input, one JSON per line)"
+        )));
+    }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let (mut count, mut failed, mut first_failure) = (0u64, 0u64, None::<Failure>);
     while let Some(line) = lines
@@ -108,7 +143,7 @@ async fn call_one(
 
 /// JSON that does not fit the request: the runtime's reason, and what a
 /// request of this method looks like.
-fn misfit(client: &DynamicClient, target: &Target, status: &Status) -> Failure {
+pub(super) fn misfit(client: &DynamicClient, target: &Target, status: &Status) -> Failure {
     let Ok(descriptor) = client.request_type(&target.method) else {
         return Failure::refused(status);
     };
@@ -137,7 +172,7 @@ pub(crate) fn example(descriptor: &MessageDescriptor) -> Option<String> {
 /// `message` in the protobuf JSON mapping, indented when `pretty`, with
 /// fields at their default value written out (a reply of `{"sum": "0"}`
 /// rather than `{}`).
-fn to_json(message: &DynamicMessage, pretty: bool) -> Result<String, Failure> {
+pub(super) fn to_json(message: &DynamicMessage, pretty: bool) -> Result<String, Failure> {
     let mut bytes = Vec::new();
     let options = SerializeOptions::new().skip_default_fields(false);
     let written = if pretty {

@@ -7,6 +7,7 @@ mod cleanup;
 mod describe;
 mod services;
 mod stats;
+mod streaming;
 mod watch;
 
 use crate::args::{BusCommand, CacheCommand};
@@ -30,10 +31,7 @@ pub(crate) async fn run(
         } => call::lines(session, target).await,
         BusCommand::Call {
             target, json, data, ..
-        } => {
-            let request = call::request_text(json.as_deref(), data.as_deref()).await?;
-            call::run(session, target, &request).await
-        }
+        } => call::run(session, target, json.as_deref(), data.as_deref()).await,
         BusCommand::Cache(CacheCommand::Clear { target, json }) => {
             cache::clear(session, target, json.as_deref()).await
         }

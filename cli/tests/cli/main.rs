@@ -12,5 +12,6 @@ mod inspect;
 mod scripts;
 mod shell;
 mod stats;
+mod streaming;
 mod terminal;
 mod wkt;
