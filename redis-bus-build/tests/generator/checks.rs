@@ -179,25 +179,57 @@ message Reply {}
 }
 
 #[test]
-fn streaming_methods_are_refused() {
+fn bidirectional_and_cached_streaming_methods_are_refused() {
+    let refused = |signature: &str| {
+        problem(&format!(
+            "syntax = \"proto3\";\npackage t;\nimport \"redis_bus/options.proto\";\n\
+             service T {{\n  {signature}\n}}\nmessage Reply {{ string k = 1; }}\n"
+        ))
+    };
+    let problem = refused("rpc Get(stream Reply) returns (stream Reply);");
+    assert!(
+        problem.contains("method Get: the method is bidirectional streaming"),
+        "{problem}"
+    );
+    assert!(
+        problem.contains("unary, server-streaming and client-streaming rpcs only"),
+        "{problem}"
+    );
     for (signature, kind) in [
-        ("rpc Get(stream Reply) returns (Reply);", "client-streaming"),
-        ("rpc Get(Reply) returns (stream Reply);", "server-streaming"),
-        (
-            "rpc Get(stream Reply) returns (stream Reply);",
-            "bidirectional streaming",
-        ),
+        ("rpc Get(stream Reply) returns (Reply)", "client-streaming"),
+        ("rpc Get(Reply) returns (stream Reply)", "server-streaming"),
     ] {
-        let source = format!(
-            "syntax = \"proto3\";\npackage t;\nservice T {{\n  {signature}\n}}\nmessage Reply {{}}\n"
-        );
-        let problem = problem(&source);
+        let problem = refused(&format!(
+            "{signature} {{ option (redis_bus.cache_key) = \"{{k}}\"; }}"
+        ));
         assert!(
-            problem.contains(&format!("method Get: the method is {kind}")),
+            problem.contains(&format!(
+                "method Get: cache_key is set, but the replies of a {kind} rpc are not cached"
+            )),
             "{problem}"
         );
-        assert!(problem.contains("does not support streaming"), "{problem}");
     }
+}
+
+#[test]
+fn server_and_client_streaming_methods_are_generated() {
+    let files = generate(
+        "syntax = \"proto3\";\npackage t;\nservice T {\n  \
+         rpc Watch(Reply) returns (stream Reply);\n  rpc Put(stream Reply) returns (Reply);\n}\n\
+         message Reply {}\n",
+    )
+    .expect("both are carried");
+    let code: String = files[0].content.split_whitespace().collect();
+    assert!(code.contains(".with_server_streaming()"), "{code}");
+    assert!(code.contains(".with_client_streaming()"), "{code}");
+    assert!(
+        code.contains("->::core::result::Result<::redis_bus::codegen::ReplyStream<super::Reply>"),
+        "{code}"
+    );
+    assert!(
+        code.contains("request:::redis_bus::codegen::Streaming<super::Reply>"),
+        "{code}"
+    );
 }
 
 #[test]
@@ -220,7 +252,7 @@ import "redis_bus/options.proto";
 service T {
   option (redis_bus.version) = "one";
   rpc Get(R) returns (R) { option (redis_bus.cache_key) = "{nope}"; }
-  rpc Put(stream R) returns (R);
+  rpc Put(stream R) returns (stream R);
 }
 message R {}
 "#;

@@ -80,14 +80,14 @@ fn imported_files_give_messages_and_not_services() {
 }
 
 #[test]
-fn streaming_rpcs_fail_by_default_saying_how_to_skip_them() {
+fn bidirectional_rpcs_fail_by_default_saying_how_to_skip_them() {
     let source = "syntax = \"proto3\";\npackage t;\nmessage R {}\n\
-                  service S { rpc Check(R) returns (R); rpc Watch(R) returns (stream R); }\n";
-    let error = generate(source).expect_err("streaming is refused by default");
+                  service S { rpc Check(R) returns (R); rpc Watch(stream R) returns (stream R); }\n";
+    let error = generate(source).expect_err("bidirectional streaming is refused by default");
     let problem = &error.problems()[0];
     assert!(
         problem.starts_with(
-            "test.proto:4:39: service t.S, method Watch: the method is server-streaming"
+            "test.proto:4:39: service t.S, method Watch: the method is bidirectional streaming"
         ),
         "{problem}"
     );
