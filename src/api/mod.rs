@@ -10,6 +10,7 @@
 
 pub(crate) mod bus;
 pub(crate) mod call_options;
+pub(crate) mod call_trace;
 pub(crate) mod client;
 pub(crate) mod discovery;
 pub(crate) mod dynamic;
