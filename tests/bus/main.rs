@@ -25,6 +25,8 @@ mod metadata;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod no_live_worker;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod samples;
 mod shutdown;
 mod stats;
