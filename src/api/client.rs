@@ -92,7 +92,7 @@ impl Client {
             text,
             bypass: self.options.bypass_cache,
         });
-        self.deliver(method, payload, cache, |call| self.bus.transport.call(call))
+        self.deliver(method, payload, cache, |call| self.bus.send(call))
             .await
     }
 

@@ -20,4 +20,6 @@ pub(crate) mod interceptor;
 pub(crate) mod metrics;
 pub(crate) mod server;
 pub(crate) mod streaming;
+#[cfg(feature = "tower")]
+pub(crate) mod tower;
 pub(crate) mod watch;
