@@ -32,6 +32,8 @@ mod shutdown;
 mod stats;
 mod streaming;
 mod tls;
+#[cfg(feature = "tower")]
+mod tower;
 mod traces;
 mod versions;
 

@@ -60,8 +60,8 @@ impl Bus {
     /// The same bus, with every call of every client made from it going
     /// through `layer`, a `tower` layer such as `ConcurrencyLimitLayer`,
     /// `RateLimitLayer` or `TimeoutLayer` (feature `tower`). The layers
-    /// run inside the interceptors and after the cache (a hit goes through
-    /// no layer); the first added is the outermost. Other handles on the
+    /// run inside the interceptors, around the transport (cache hits go
+    /// through them too); the first added is the outermost. Other handles on the
     /// bus are not affected; clones of this one share its layers' state.
     ///
     /// ```
