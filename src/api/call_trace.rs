@@ -20,6 +20,8 @@ use crate::seam::trace::{self, TRACESTATE_KEY, TraceContext, TraceParent};
 pub(crate) fn start(method: &MethodInfo, timeout: Duration) -> (Span, TraceContext) {
     let span = tracing::debug_span!(
         "redis_bus.call",
+        // For `tracing-opentelemetry`: the span kind of an RPC's caller.
+        "otel.kind" = "client",
         method = method.full_name,
         trace_id = field::Empty,
         span_id = field::Empty,

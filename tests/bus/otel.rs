@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use generated_examples::math::math_bus::{Math, MathClient, MathServer};
 use generated_examples::math::{NowReply, NowRequest, SumReply, SumRequest};
 use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider,
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider,
 };
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -145,6 +145,12 @@ fn assert_one_tree(spans: &[SpanData], parent: &SpanContext) {
             Some("abc"),
             "the tracestate travels: {span:#?}"
         );
+        let kind = if span.name == "redis_bus.call" {
+            SpanKind::Client
+        } else {
+            SpanKind::Server
+        };
+        assert_eq!(span.span_kind, kind, "{span:#?}");
         above = span.span_context.span_id();
     }
 }

@@ -337,6 +337,7 @@ async fn run(
     let parent = TraceParent::parse(&request.traceparent);
     let span = tracing::info_span!(
         "redis_bus.serve",
+        "otel.kind" = "server",
         method = method.full_name,
         call_id = %id,
         worker = %core.instance_id,
