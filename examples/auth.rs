@@ -8,7 +8,7 @@
 use generated_examples::random::UuidRequest;
 use generated_examples::random::random_bus::{RandomClient, RandomServer};
 use generated_examples::services::RandomService;
-use redis_bus::{Bus, Code, InterceptedCall, Interceptor, Server, Status};
+use redis_bus::{Bus, CallOptions, Code, InterceptedCall, Interceptor, Server, Status};
 
 /// Refuses calls that do not carry `authorization: Bearer <token>`.
 struct RequireToken(String);
@@ -57,6 +57,14 @@ async fn run(bus: Bus) -> Result<(), Box<dyn std::error::Error>> {
     let reply = RandomClient::new(&signed).uuid(UuidRequest {}).await?;
     println!("with the token: {}", reply.uuid);
 
+    // The same, for one client only: metadata set in its call options.
+    let options = CallOptions::new().metadata("authorization", "Bearer s3cret");
+    let reply = RandomClient::new(&bus)
+        .with_options(options)
+        .uuid(UuidRequest {})
+        .await?;
+    println!("with the token in the call options: {}", reply.uuid);
+
     server.shutdown().await?;
     Ok(())
 }
@@ -76,7 +84,9 @@ mod tests {
     async fn runs_in_memory_and_on_redis() {
         super::run(redis_bus::Bus::in_memory()).await.unwrap();
         let redis = redis_bus_testing::RedisServer::start().unwrap();
-        let bus = redis_bus::Bus::connect(&redis.url(), "examples").await.unwrap();
+        let bus = redis_bus::Bus::connect(&redis.url(), "examples")
+            .await
+            .unwrap();
         super::run(bus).await.unwrap();
     }
 }

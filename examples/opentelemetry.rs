@@ -38,7 +38,10 @@ fn install(exporter: InMemorySpanExporter) -> SdkTracerProvider {
 
 /// Serves the samples, opens an account from an instrumented handler, and
 /// returns the spans that made.
-async fn run(bus: Bus, exporter: &InMemorySpanExporter) -> Result<Vec<SpanData>, Box<dyn std::error::Error>> {
+async fn run(
+    bus: Bus,
+    exporter: &InMemorySpanExporter,
+) -> Result<Vec<SpanData>, Box<dyn std::error::Error>> {
     let server = Server::new(&bus)
         .add_service(AccountsServer::new(AccountsService::new(&bus)))
         .add_service(RandomServer::new(RandomService))
@@ -112,8 +115,15 @@ mod tests {
         let in_memory = run(Bus::in_memory(), &exporter).await.unwrap();
         for spans in [&on_redis, &in_memory] {
             let trace = spans[0].span_context.trace_id();
-            assert!(spans.iter().all(|span| span.span_context.trace_id() == trace));
-            let root: Vec<_> = spans.iter().filter(|s| s.parent_span_id == SpanId::INVALID).collect();
+            assert!(
+                spans
+                    .iter()
+                    .all(|span| span.span_context.trace_id() == trace)
+            );
+            let root: Vec<_> = spans
+                .iter()
+                .filter(|s| s.parent_span_id == SpanId::INVALID)
+                .collect();
             assert_eq!(root.len(), 1, "one root: {root:#?}");
             assert_eq!(root[0].name, "POST /accounts");
             // accounts.Open, then random's Uuid and Password, math's Now.

@@ -73,9 +73,14 @@ mod tests {
     #[tokio::test]
     async fn serves_the_bus_metrics_to_a_scrape() {
         let redis = redis_bus_testing::RedisServer::start().unwrap();
-        let bus = redis_bus::Bus::connect(&redis.url(), "examples").await.unwrap();
+        let bus = redis_bus::Bus::connect(&redis.url(), "examples")
+            .await
+            .unwrap();
         // A free port, for the exporter to bind again.
-        let address = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let address = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         super::run(bus, address).await.unwrap();
         let response = scrape(address).await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");

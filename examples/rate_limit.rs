@@ -39,7 +39,8 @@ async fn run(bus: Bus) -> Result<(), Box<dyn std::error::Error>> {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // A little under the server's rate, so that the two clocks never meet.
-    let paced = bus.clone().layer(RateLimitLayer::new(3, Duration::from_millis(600)));
+    let pace = RateLimitLayer::new(3, Duration::from_millis(600));
+    let paced = bus.clone().layer(pace);
     let started = Instant::now();
     for _ in 0..6 {
         RandomClient::new(&paced).uuid(UuidRequest {}).await?;
@@ -65,7 +66,9 @@ mod tests {
     async fn runs_in_memory_and_on_redis() {
         super::run(redis_bus::Bus::in_memory()).await.unwrap();
         let redis = redis_bus_testing::RedisServer::start().unwrap();
-        let bus = redis_bus::Bus::connect(&redis.url(), "examples").await.unwrap();
+        let bus = redis_bus::Bus::connect(&redis.url(), "examples")
+            .await
+            .unwrap();
         super::run(bus).await.unwrap();
     }
 }

@@ -183,7 +183,9 @@ fn check_tracestate(value: &[u8]) -> Result<(), String> {
         ));
     }
     if std::str::from_utf8(value).is_err() {
-        return Err(format!("its tracestate ({TRACESTATE_KEY}) is not UTF-8 text"));
+        return Err(format!(
+            "its tracestate ({TRACESTATE_KEY}) is not UTF-8 text"
+        ));
     }
     Ok(())
 }

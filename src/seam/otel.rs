@@ -14,9 +14,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, global};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -39,7 +37,11 @@ pub(crate) fn current() -> Option<TraceContext> {
 /// Makes `span` the child of the caller's span (`parent`, `state`) and
 /// returns `span`'s own trace context; `None` when `span` is not an
 /// OpenTelemetry span.
-pub(crate) fn join(span: &Span, parent: Option<TraceParent>, state: Option<&str>) -> Option<TraceParent> {
+pub(crate) fn join(
+    span: &Span,
+    parent: Option<TraceParent>,
+    state: Option<&str>,
+) -> Option<TraceParent> {
     if let Some(parent) = parent {
         // An error means the span is no OpenTelemetry span: nothing to join.
         span.set_parent(extract(parent, state)).ok()?;

@@ -55,7 +55,8 @@ pub(crate) fn served(span: &Span, parent: Option<TraceParent>, state: Option<&st
         let _ = state;
         None
     };
-    let own = joined.unwrap_or_else(|| parent.map_or_else(TraceParent::new_root, TraceParent::child));
+    let own =
+        joined.unwrap_or_else(|| parent.map_or_else(TraceParent::new_root, TraceParent::child));
     record_ids(span, &own);
     own
 }

@@ -27,6 +27,7 @@ mod metrics;
 mod no_live_worker;
 #[cfg(feature = "opentelemetry")]
 mod otel;
+mod readme;
 mod samples;
 mod shutdown;
 mod stats;

@@ -44,7 +44,9 @@ struct Nested {
 #[redis_bus::codegen::async_trait]
 impl Math for Nested {
     async fn sum(&self, request: SumRequest) -> Result<SumReply, Status> {
-        MathClient::new(&self.bus).now(NowRequest { seed: 0 }).await?;
+        MathClient::new(&self.bus)
+            .now(NowRequest { seed: 0 })
+            .await?;
         Ok(SumReply {
             sum: request.a + request.b,
         })
@@ -175,7 +177,10 @@ async fn a_call_in_an_instrumented_handler_joins_its_trace() {
 
     let spans = recording.spans();
     let handler = spans.iter().find(|s| s.name == "http.request").unwrap();
-    assert_eq!(handler.parent_span_id, remote_parent().span().span_context().span_id());
+    assert_eq!(
+        handler.parent_span_id,
+        remote_parent().span().span_context().span_id()
+    );
     assert_one_tree(&spans, &handler.span_context);
     let seen = tracestate.lock().unwrap().clone();
     assert_eq!(seen.as_deref(), Some("vendor=abc,other=1"), "two hops on");

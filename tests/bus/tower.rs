@@ -65,7 +65,11 @@ async fn a_server_concurrency_limit_holds() {
     for reply in join_all(calls).await {
         reply.unwrap();
     }
-    assert_eq!(slow.most.load(Ordering::SeqCst), 2, "at most 2 at once, and 2 reached");
+    assert_eq!(
+        slow.most.load(Ordering::SeqCst),
+        2,
+        "at most 2 at once, and 2 reached"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +108,10 @@ async fn a_rate_limit_delays_calls_within_their_deadline() {
     }
     // 2 calls per period: the 5th waits for the third period.
     let took = started.elapsed();
-    assert!(took >= 2 * period, "5 calls at 2 per {period:?} took {took:?}");
+    assert!(
+        took >= 2 * period,
+        "5 calls at 2 per {period:?} took {took:?}"
+    );
     assert!(took < 4 * period, "took {took:?}");
 
     // The 6th call takes the last of the period; a 7th that would wait
@@ -132,7 +139,9 @@ async fn a_timeout_layer_is_deadline_exceeded_on_either_side() {
     assert_eq!(error.code(), Code::DeadlineExceeded, "{error}");
     assert!(error.message().contains("math.Math/Sum"), "{error}");
 
-    let client_side = bus.clone().layer(TimeoutLayer::new(Duration::from_millis(50)));
+    let client_side = bus
+        .clone()
+        .layer(TimeoutLayer::new(Duration::from_millis(50)));
     let started = Instant::now();
     let error = MathClient::new(&client_side)
         .sum(taking(90, 0))
@@ -155,7 +164,10 @@ async fn load_shedding_refuses_what_is_over_the_limit() {
         .unwrap();
     let math = MathClient::new(&bus);
     let replies = join_all((0..4).map(|n| math.sum(taking(200, n)))).await;
-    let shed: Vec<_> = replies.iter().filter_map(|reply| reply.as_ref().err()).collect();
+    let shed: Vec<_> = replies
+        .iter()
+        .filter_map(|reply| reply.as_ref().err())
+        .collect();
     assert_eq!(replies.len() - shed.len(), 1, "one call runs: {replies:?}");
     for error in shed {
         assert_eq!(error.code(), Code::ResourceExhausted, "{error}");

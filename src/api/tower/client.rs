@@ -36,7 +36,10 @@ impl std::fmt::Debug for ClientLayers {
 
 impl ClientLayers {
     /// Sends `call` through the layers to the transport.
-    pub(crate) fn send(&self, mut call: OutgoingCall) -> impl Future<Output = Result<Bytes, Status>> + use<> {
+    pub(crate) fn send(
+        &self,
+        mut call: OutgoingCall,
+    ) -> impl Future<Output = Result<Bytes, Status>> + use<> {
         let stack = self.stack.clone();
         async move {
             let method = call.method;
@@ -76,7 +79,11 @@ impl Bus {
         <L::Service as tower::Service<CallRequest>>::Error: Into<BoxError>,
         <L::Service as tower::Service<CallRequest>>::Future: Send + 'static,
     {
-        let mut layers = self.tower.take().map(|own| own.layers.clone()).unwrap_or_default();
+        let mut layers = self
+            .tower
+            .take()
+            .map(|own| own.layers.clone())
+            .unwrap_or_default();
         layers.push(stack::boxed(layer));
         let transport = BoxService::new(ToTransport(Arc::clone(&self.transport)));
         let stack = stack::build(&layers, transport);
@@ -101,7 +108,11 @@ impl tower::Service<CallRequest> for ToTransport {
     fn call(&mut self, request: CallRequest) -> Self::Future {
         let transport = Arc::clone(&self.0);
         Box::pin(async move {
-            let Body::Outgoing { mut call, tracestate } = request.body else {
+            let Body::Outgoing {
+                mut call,
+                tracestate,
+            } = request.body
+            else {
                 return Err(Status::internal(format!(
                     "a tower layer around {} made a request the client cannot send",
                     request.method.full_name

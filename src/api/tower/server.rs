@@ -47,7 +47,10 @@ impl Server {
 }
 
 /// `services`, each of whose calls goes through one stack of `layers`.
-pub(crate) fn layered(services: Vec<Arc<dyn Service>>, layers: &[LayerFn]) -> Vec<Arc<dyn Service>> {
+pub(crate) fn layered(
+    services: Vec<Arc<dyn Service>>,
+    layers: &[LayerFn],
+) -> Vec<Arc<dyn Service>> {
     if layers.is_empty() {
         return services;
     }

@@ -28,7 +28,10 @@ where
 
 /// `layers` around `inner`, the first outermost.
 pub(crate) fn build(layers: &[LayerFn], inner: BoxCallService) -> Stack {
-    let service = layers.iter().rev().fold(inner, |service, layer| layer(service));
+    let service = layers
+        .iter()
+        .rev()
+        .fold(inner, |service, layer| layer(service));
     Stack(Arc::new(tokio::sync::Mutex::new(service)))
 }
 
