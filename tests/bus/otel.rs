@@ -84,6 +84,14 @@ impl Recording {
         }
     }
 
+    /// Makes every span of the bus reach this test's subscriber from now
+    /// on: `tracing` caches per callsite whether anyone listens, and a
+    /// test on another thread that hits a callsite first, while this
+    /// subscriber is being installed, can leave it cached as unheard.
+    fn listen(&self) {
+        tracing::callsite::rebuild_interest_cache();
+    }
+
     /// The spans ended so far.
     fn spans(&self) -> Vec<SpanData> {
         self.provider.force_flush().unwrap();
@@ -165,6 +173,7 @@ async fn a_call_in_an_instrumented_handler_joins_its_trace() {
 
     // An HTTP handler's span, its parent extracted from the request's
     // headers: the call made in it knows no bus call, only this span.
+    recording.listen();
     let handler = tracing::info_span!("http.request");
     handler.set_parent(remote_parent()).unwrap();
     let reply = MathClient::new(&bus)
@@ -193,6 +202,7 @@ async fn a_call_under_the_current_opentelemetry_context_joins_it() {
     let (_server, tracestate) = serve_nested(&redis, &bus).await;
 
     // Code that uses the OpenTelemetry API, no `tracing` span at all.
+    recording.listen();
     let parent = remote_parent();
     let _attached = parent.clone().attach();
     MathClient::new(&bus)
