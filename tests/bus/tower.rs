@@ -2,7 +2,7 @@
 //! (`Server::layer`) and a bus handle's calls (`Bus::layer`): a concurrency
 //! limit holds, a rate limit delays calls as tower does (within their
 //! deadline), a timeout is `DEADLINE_EXCEEDED`, load shedding
-//! `RESOURCE_EXHAUSTED`.
+//! `RESOURCE_EXHAUSTED`, and a layer reads and changes the metadata.
 
 use crate::common;
 
@@ -13,11 +13,12 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use generated_examples::math::math_bus::{Math, MathClient, MathServer};
 use generated_examples::math::{NowReply, NowRequest, SumReply, SumRequest};
-use redis_bus::{Code, Server, Status};
+use redis_bus::{CallContext, CallRequest, Code, Server, Status};
 use tokio::time::Instant;
 use tower::limit::{ConcurrencyLimitLayer, RateLimitLayer};
 use tower::load_shed::LoadShedLayer;
 use tower::timeout::TimeoutLayer;
+use tower::util::MapRequestLayer;
 
 /// A math service whose `sum` takes `a` milliseconds, counting the calls
 /// running at once.
@@ -173,4 +174,56 @@ async fn load_shedding_refuses_what_is_over_the_limit() {
         assert_eq!(error.code(), Code::ResourceExhausted, "{error}");
     }
     assert_eq!(slow.most.load(Ordering::SeqCst), 1);
+}
+
+/// A math service whose `sum` answers with the number of metadata entries
+/// `tenant` and `checked` it sees (0 to 2).
+struct Tenants;
+
+#[redis_bus::codegen::async_trait]
+impl Math for Tenants {
+    async fn sum(&self, _request: SumRequest) -> Result<SumReply, Status> {
+        let context = CallContext::current().expect("a handler runs in its call's context");
+        let metadata = context.metadata();
+        let seen = [
+            metadata.get("tenant") == Some("acme"),
+            metadata.get("checked") == Some("yes"),
+        ];
+        Ok(SumReply {
+            sum: seen.iter().filter(|seen| **seen).count() as i64,
+        })
+    }
+
+    async fn now(&self, _request: NowRequest) -> Result<NowReply, Status> {
+        Ok(NowReply { time: None })
+    }
+}
+
+#[tokio::test]
+async fn layers_read_and_change_the_metadata() {
+    let (_redis, bus) = common::redis_and_bus().await;
+    let _server = Server::new(&bus)
+        .layer(MapRequestLayer::new(|mut request: CallRequest| {
+            if request.metadata.get("tenant").is_some() {
+                request.metadata.insert("checked", "yes").unwrap();
+            }
+            request
+        }))
+        .add_service(MathServer::new(Tenants))
+        .start()
+        .await
+        .unwrap();
+    let tenant = bus
+        .clone()
+        .layer(MapRequestLayer::new(|mut request: CallRequest| {
+            request.metadata.insert("tenant", "acme").unwrap();
+            request
+        }));
+    let seen = MathClient::new(&tenant).sum(taking(0, 0)).await.unwrap();
+    assert_eq!(
+        seen.sum, 2,
+        "the client's layer and the server's reach the handler"
+    );
+    let seen = MathClient::new(&bus).sum(taking(0, 1)).await.unwrap();
+    assert_eq!(seen.sum, 0, "other handles on the bus have no layer");
 }
