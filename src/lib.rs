@@ -73,14 +73,11 @@ pub use api::interceptor::{InterceptedCall, Interceptor};
 #[cfg(feature = "metrics")]
 pub use api::metrics::Metrics;
 pub use api::server::{RunningServer, Server};
-<<<<<<< HEAD
 pub use api::streaming::Streaming;
-=======
 #[cfg(feature = "tower")]
 pub use api::tower::call::{BoxError, CallReply, CallRequest};
 #[cfg(feature = "tower")]
 pub use api::tower::stack::BoxCallService;
->>>>>>> 166776a (tower interop (feature tower): Server::layer and Bus::layer run calls through tower layers; a layer's timeout is DEADLINE_EXCEEDED, load shedding RESOURCE_EXHAUSTED)
 pub use api::watch::{Change, Watch};
 pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};
 pub use seam::call::DEFAULT_TIMEOUT;

@@ -8,7 +8,8 @@
 //! On a server, the layers wrap all its services together (one
 //! concurrency limit for the server, as with tonic), outside its
 //! interceptors; on a bus handle they wrap every call made through it,
-//! inside its interceptors, around the transport (and so cache hits too). The first layer added is the
+//! inside its interceptors, around the transport (and so cache hits too).
+//! Layers wrap unary calls: streaming calls pass by them. The first layer added is the
 //! outermost. A layer's error becomes the call's status: a `Status` as it
 //! is, tower's timeout `DEADLINE_EXCEEDED`, load shedding's
 //! `RESOURCE_EXHAUSTED`, anything else `UNKNOWN` with its message.

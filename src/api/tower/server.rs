@@ -17,6 +17,7 @@ use crate::seam::context::CallContext;
 use crate::seam::info::ServiceInfo;
 use crate::seam::service::{Service, unknown_method};
 use crate::seam::status::Status;
+use crate::seam::stream::{EncodedMessages, ReplyStream};
 
 impl Server {
     /// Runs every call of every service of this server through `layer`, a
@@ -108,6 +109,24 @@ impl Service for Layered {
             Ok(reply) => Ok(reply.payload.into()),
             Err(error) => Err(into_status(error, method)),
         }
+    }
+
+    // Streaming calls pass by the layers, which wrap one request and one
+    // reply.
+    async fn call_server_streaming(
+        &self,
+        method: &str,
+        request: &[u8],
+    ) -> Result<ReplyStream<Vec<u8>>, Status> {
+        self.inner.call_server_streaming(method, request).await
+    }
+
+    async fn call_client_streaming(
+        &self,
+        method: &str,
+        requests: EncodedMessages,
+    ) -> Result<Vec<u8>, Status> {
+        self.inner.call_client_streaming(method, requests).await
     }
 
     fn cache_key(&self, method: &str, request: &[u8]) -> Option<Result<String, Status>> {
