@@ -1,6 +1,7 @@
 //! A service wrapped in a server's interceptors: they run around each call,
 //! inside the call's context, before the generated dispatcher decodes it.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use crate::seam::context::CallContext;
 use crate::seam::info::ServiceInfo;
 use crate::seam::service::{Service, unknown_method};
 use crate::seam::status::Status;
+use crate::seam::stream::{EncodedMessages, ReplyStream};
 
 /// `inner`, with `interceptors` around each of its calls.
 pub(crate) struct Intercepted {
@@ -26,6 +28,49 @@ impl Service for Intercepted {
     }
 
     async fn call(&self, method: &str, request: &[u8]) -> Result<Vec<u8>, Status> {
+        self.around(method, |context| {
+            context.scope(self.inner.call(method, request))
+        })
+        .await
+    }
+
+    /// The interceptors' `after` runs once the handler returned its
+    /// stream, not at the stream's end.
+    async fn call_server_streaming(
+        &self,
+        method: &str,
+        request: &[u8],
+    ) -> Result<ReplyStream<Vec<u8>>, Status> {
+        self.around(method, |context| {
+            context.scope(self.inner.call_server_streaming(method, request))
+        })
+        .await
+    }
+
+    async fn call_client_streaming(
+        &self,
+        method: &str,
+        requests: EncodedMessages,
+    ) -> Result<Vec<u8>, Status> {
+        self.around(method, |context| {
+            context.scope(self.inner.call_client_streaming(method, requests))
+        })
+        .await
+    }
+
+    fn cache_key(&self, method: &str, request: &[u8]) -> Option<Result<String, Status>> {
+        self.inner.cache_key(method, request)
+    }
+}
+
+impl Intercepted {
+    /// Runs `call` of `method` between the interceptors, in the call's
+    /// context with the metadata as the interceptors left it.
+    async fn around<T, F, Fut>(&self, method: &str, call: F) -> Result<T, Status>
+    where
+        F: FnOnce(CallContext) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
         let info = self.inner.info();
         let Some(method_info) = info.method(method) else {
             return Err(unknown_method(info, method));
@@ -45,13 +90,8 @@ impl Service for Intercepted {
         };
         around(&self.interceptors, intercepted, |intercepted| {
             // The handler sees the metadata as the interceptors left it.
-            let context = context.with_metadata(intercepted.metadata);
-            context.scope(self.inner.call(method, request))
+            call(context.with_metadata(intercepted.metadata))
         })
         .await
-    }
-
-    fn cache_key(&self, method: &str, request: &[u8]) -> Option<Result<String, Status>> {
-        self.inner.cache_key(method, request)
     }
 }

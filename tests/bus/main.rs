@@ -21,6 +21,7 @@ mod errors;
 mod failover;
 mod hostile;
 mod in_process;
+mod intercepted_streams;
 mod metadata;
 #[cfg(feature = "metrics")]
 mod metrics;
