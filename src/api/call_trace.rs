@@ -4,7 +4,9 @@
 //! own span as an OpenTelemetry span (a child of the current span, or of
 //! the current OpenTelemetry context); the call being served, if any; the
 //! current OpenTelemetry context; else the call starts a new trace. The
-//! `tracestate` comes with the parent.
+//! `tracestate` comes with the parent. A call whose span is disabled (no
+//! subscriber records it) sends its parent's context as it is, so that the
+//! worker's span links to a span that was recorded.
 
 use std::time::Duration;
 
@@ -48,7 +50,6 @@ fn own_context(span: &Span) -> TraceContext {
     if let Some(own) = crate::seam::otel::of_span(span) {
         return own;
     }
-    let _ = span;
     // A call made while serving another continues its trace.
     let served = CallContext::current().and_then(|context| {
         let parent = context.traceparent().and_then(TraceParent::parse)?;
@@ -60,6 +61,9 @@ fn own_context(span: &Span) -> TraceContext {
     #[cfg(feature = "opentelemetry")]
     let served = served.or_else(crate::seam::otel::current);
     match served {
+        // Nobody records this call's span: the worker's span is then the
+        // child of the caller's parent, a span that exists.
+        Some(parent) if span.is_disabled() => parent,
         Some(parent) => TraceContext::new(parent.parent.child(), parent.state),
         None => TraceContext::new(TraceParent::new_root(), None),
     }

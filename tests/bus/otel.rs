@@ -20,6 +20,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 use redis_bus::{Bus, CallContext, Server, Status};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The trace an incoming request (e.g. an HTTP call with W3C headers)
@@ -70,13 +71,20 @@ struct Recording {
 
 impl Recording {
     fn start() -> Recording {
+        Recording::at(LevelFilter::TRACE)
+    }
+
+    /// Records the spans at `level` and above.
+    fn at(level: LevelFilter) -> Recording {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(exporter.clone())
             .build();
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
-        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let _default = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(level).with(layer),
+        );
         Recording {
             exporter,
             provider,
@@ -213,4 +221,37 @@ async fn a_call_under_the_current_opentelemetry_context_joins_it() {
     assert_one_tree(&recording.spans(), parent.span().span_context());
     let seen = tracestate.lock().unwrap().clone();
     assert_eq!(seen.as_deref(), Some("vendor=abc,other=1"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn without_the_call_spans_the_worker_is_the_child_of_the_caller() {
+    // At `info`, the callers' `redis_bus.call` spans (at `debug`) are not
+    // recorded: each worker's span is then the child of the span the call
+    // was made in.
+    let recording = Recording::at(LevelFilter::INFO);
+    let (redis, bus) = common::redis_and_bus().await;
+    let (_server, _) = serve_nested(&redis, &bus).await;
+    recording.listen();
+    let handler = tracing::info_span!("http.request");
+    MathClient::new(&bus)
+        .sum(SumRequest { a: 1, b: 2 })
+        .instrument(handler.clone())
+        .await
+        .unwrap();
+    drop(handler);
+
+    let spans = recording.spans();
+    assert!(
+        spans.iter().all(|span| span.name != "redis_bus.call"),
+        "{spans:#?}"
+    );
+    let handler = spans.iter().find(|s| s.name == "http.request").unwrap();
+    let serve = one(&spans, "redis_bus.serve", "math.Math/Sum");
+    let nested = one(&spans, "redis_bus.serve", "math.Math/Now");
+    assert_eq!(serve.parent_span_id, handler.span_context.span_id());
+    assert_eq!(nested.parent_span_id, serve.span_context.span_id());
+    assert_eq!(
+        nested.span_context.trace_id(),
+        handler.span_context.trace_id()
+    );
 }
