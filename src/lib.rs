@@ -32,6 +32,14 @@
 //! # }
 //! ```
 //!
+//! # Features
+//!
+//! | feature | default | what |
+//! | --- | --- | --- |
+//! | `metrics` | on | the `Metrics` interceptor and cache counters, through the `metrics` crate |
+//! | `opentelemetry` | off | calls join OpenTelemetry traces through `tracing-opentelemetry` and the global propagator |
+//! | `tower` | off | `Server::layer` and `Bus::layer`: tower layers around a server's services and a handle's calls |
+//!
 //! # Layout
 //!
 //! The crate is built in layers; a module imports only from its own layer
@@ -39,9 +47,9 @@
 //!
 //! | layer | modules | what |
 //! | --- | --- | --- |
-//! | the public API | `api` (`bus`, `client`, `call_options`, `interceptor`, `metrics`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
+//! | the public API | `api` (`bus`, `client`, `call_options`, `call_trace`, `interceptor`, `metrics`, `tower`, `server`, `discovery`, `watch`, `dynamic`), `codegen` | what users and generated code hold |
 //! | the transports | `redis`, `memory` | what carries calls: Redis, or this process for unit tests; neither knows the other |
-//! | the seam | `seam` (`transport`, `call`, `info`, `service`, `status`, `error`, `instance`, `metadata`, `versions`, `compat`, `server_config`, `context`, `trace`, `stats`, `cache_key`, `debug_report`, `wire`) | the traits a transport implements and the plain data both sides share |
+//! | the seam | `seam` (`transport`, `call`, `info`, `service`, `status`, `error`, `instance`, `metadata`, `versions`, `compat`, `server_config`, `context`, `trace`, `otel`, `stats`, `cache_key`, `debug_report`, `wire`) | the traits a transport implements and the plain data both sides share |
 //!
 //! The API holds a `dyn seam::transport::Transport` and never names Redis
 //! (only `api::bus` constructs a transport); the transports implement the
@@ -66,6 +74,10 @@ pub use api::interceptor::{InterceptedCall, Interceptor};
 pub use api::metrics::Metrics;
 pub use api::server::{RunningServer, Server};
 pub use api::streaming::Streaming;
+#[cfg(feature = "tower")]
+pub use api::tower::call::{BoxError, CallReply, CallRequest};
+#[cfg(feature = "tower")]
+pub use api::tower::stack::BoxCallService;
 pub use api::watch::{Change, Watch};
 pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};
 pub use seam::call::DEFAULT_TIMEOUT;

@@ -4,10 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::api::interceptor::{Interceptor, Interceptors};
 use crate::memory::MemoryTransport;
 use crate::redis::{RedisSettings, RedisTransport};
+use crate::seam::call::OutgoingCall;
 use crate::seam::error::{Error, ErrorKind};
+use crate::seam::status::Status;
 use crate::seam::transport::Transport;
 
 /// The deadline of a call whose method declares no `timeout_ms`.
@@ -26,6 +30,9 @@ pub struct Bus {
     pub(crate) default_timeout: Duration,
     /// What runs around every call made through this handle.
     pub(crate) interceptors: Interceptors,
+    /// The `tower` layers every call made through this handle goes through.
+    #[cfg(feature = "tower")]
+    pub(crate) tower: Option<Arc<crate::api::tower::client::ClientLayers>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -86,6 +93,8 @@ impl Bus {
             transport: Arc::new(MemoryTransport::default()),
             default_timeout: DEFAULT_TIMEOUT,
             interceptors: Arc::new([]),
+            #[cfg(feature = "tower")]
+            tower: None,
         }
     }
 
@@ -117,6 +126,16 @@ impl Bus {
     /// after some calls, or before exiting.
     pub async fn flush_stats(&self) -> Result<(), Error> {
         self.transport.flush_stats().await
+    }
+
+    /// Hands `call` to the transport, through this handle's `tower` layers
+    /// when it has some.
+    pub(crate) async fn send(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        #[cfg(feature = "tower")]
+        if let Some(layers) = &self.tower {
+            return layers.send(call).await;
+        }
+        self.transport.call(call).await
     }
 
     /// The same bus, with `interceptor` running around every call of every
@@ -263,6 +282,8 @@ impl BusBuilder {
             transport: Arc::new(transport),
             default_timeout: self.default_timeout,
             interceptors: Arc::new([]),
+            #[cfg(feature = "tower")]
+            tower: None,
         })
     }
 }

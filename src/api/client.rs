@@ -10,10 +10,11 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use prost::Message;
 use tokio::time::Instant;
-use tracing::{Instrument, field};
+use tracing::Instrument;
 
 use crate::api::bus::Bus;
 use crate::api::call_options::CallOptions;
+use crate::api::call_trace;
 use crate::api::interceptor::{InterceptedCall, around};
 use crate::api::streaming::Streaming;
 use crate::seam::cache_key::CacheKeyWriter;
@@ -23,7 +24,6 @@ use crate::seam::info::{Method, MethodInfo, ServiceInfo};
 use crate::seam::metadata::Metadata;
 use crate::seam::status::Status;
 use crate::seam::stream::{EncodedMessages, EncodedRequests};
-use crate::seam::trace::TraceParent;
 
 /// Calls one service over a bus. Generated clients wrap it; cheap to clone.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ impl Client {
             text,
             bypass: self.options.bypass_cache,
         });
-        self.deliver(method, payload, cache, |call| self.bus.transport.call(call))
+        self.deliver(method, payload, cache, |call| self.bus.send(call))
             .await
     }
 
@@ -183,20 +183,7 @@ impl Client {
         Fut: Future<Output = Result<T, Status>>,
     {
         let (deadline, timeout) = self.deadline(method);
-        // A call made while serving another continues its trace.
-        let trace = CallContext::current()
-            .and_then(|context| context.traceparent().and_then(TraceParent::parse))
-            .map_or_else(TraceParent::new_root, TraceParent::child);
-        let span = tracing::debug_span!(
-            "redis_bus.call",
-            method = method.full_name,
-            trace_id = %trace.trace_id_hex(),
-            span_id = %trace.span_id_hex(),
-            timeout_ms = timeout.as_millis() as u64,
-            call_id = field::Empty,
-            outcome = field::Empty,
-            duration_us = field::Empty,
-        );
+        let (span, trace) = call_trace::start(method, timeout);
         let started = std::time::Instant::now();
         let intercepted = InterceptedCall {
             method,
@@ -209,19 +196,18 @@ impl Client {
             0
         };
         let send = |intercepted: InterceptedCall| async move {
-            intercepted
-                .metadata
-                .check_limits()
-                .map_err(Status::invalid_argument)?;
+            let mut metadata = intercepted.metadata;
+            metadata.check_limits().map_err(Status::invalid_argument)?;
+            call_trace::stamp(&trace, &mut metadata);
             let call = OutgoingCall {
                 service: self.service,
                 method,
                 payload,
                 deadline,
-                traceparent: Some(trace),
+                traceparent: Some(trace.parent),
                 wait_for_worker: self.options.wait_for_worker,
                 cache,
-                metadata: intercepted.metadata,
+                metadata,
                 stream_window,
             };
             match tokio::time::timeout_at(deadline, carry(call)).await {

@@ -10,6 +10,7 @@
 
 pub(crate) mod bus;
 pub(crate) mod call_options;
+pub(crate) mod call_trace;
 pub(crate) mod client;
 pub(crate) mod discovery;
 pub(crate) mod dynamic;
@@ -19,4 +20,6 @@ pub(crate) mod interceptor;
 pub(crate) mod metrics;
 pub(crate) mod server;
 pub(crate) mod streaming;
+#[cfg(feature = "tower")]
+pub(crate) mod tower;
 pub(crate) mod watch;

@@ -27,6 +27,9 @@ pub struct Server {
     config: ServerConfig,
     /// What runs around every call of every service.
     interceptors: Vec<Arc<dyn Interceptor>>,
+    /// The `tower` layers around all the services, the first outermost.
+    #[cfg(feature = "tower")]
+    layers: Vec<crate::api::tower::stack::LayerFn>,
 }
 
 impl Server {
@@ -37,6 +40,8 @@ impl Server {
             services: Vec::new(),
             config: ServerConfig::default(),
             interceptors: Vec::new(),
+            #[cfg(feature = "tower")]
+            layers: Vec::new(),
         }
     }
 
@@ -51,6 +56,13 @@ impl Server {
     /// metadata before the handler, and may reject the call.
     pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
         self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Adds a `tower` layer (see `Server::layer`).
+    #[cfg(feature = "tower")]
+    pub(crate) fn with_layer(mut self, layer: crate::api::tower::stack::LayerFn) -> Self {
+        self.layers.push(layer);
         self
     }
 
@@ -108,6 +120,8 @@ impl Server {
                 })
                 .collect()
         };
+        #[cfg(feature = "tower")]
+        let services = crate::api::tower::server::layered(services, &self.layers);
         let worker = self.bus.transport.start(services, self.config).await?;
         Ok(RunningServer { worker })
     }

@@ -1,5 +1,5 @@
-//! The context of the call a handler is serving: its deadline, trace and
-//! metadata.
+//! The context of the call a handler is serving: its deadline, trace
+//! (`traceparent` and `tracestate`) and metadata.
 //!
 //! A worker runs each handler inside the context of its call. When the
 //! handler calls another service, the new call inherits the deadline (it
@@ -17,6 +17,7 @@ use futures_util::Stream;
 use tokio::time::Instant;
 
 use crate::seam::metadata::Metadata;
+use crate::seam::trace::TRACESTATE_KEY;
 
 tokio::task_local! {
     static CURRENT: CallContext;
@@ -29,6 +30,8 @@ pub struct CallContext {
     deadline: Instant,
     /// The caller's W3C trace context, when it sent one.
     traceparent: Option<String>,
+    /// The caller's W3C `tracestate`, when it sent one.
+    tracestate: Option<String>,
     /// The call's metadata.
     metadata: Metadata,
 }
@@ -38,12 +41,18 @@ impl CallContext {
         CallContext {
             deadline,
             traceparent,
+            tracestate: None,
             metadata: Metadata::new(),
         }
     }
 
-    /// The same context with `metadata`.
-    pub(crate) fn with_metadata(mut self, metadata: Metadata) -> Self {
+    /// The same context with `metadata`. The `tracestate` a request
+    /// carries among its metadata, under a reserved key, is the context's
+    /// own: the handler's metadata is what users sent.
+    pub(crate) fn with_metadata(mut self, mut metadata: Metadata) -> Self {
+        if let Some(tracestate) = metadata.take_text(TRACESTATE_KEY) {
+            self.tracestate = Some(tracestate);
+        }
         self.metadata = metadata;
         self
     }
@@ -71,6 +80,12 @@ impl CallContext {
     /// The caller's W3C `traceparent`, when it sent one.
     pub fn traceparent(&self) -> Option<&str> {
         self.traceparent.as_deref()
+    }
+
+    /// The caller's W3C `tracestate` (vendors' trace data that travels
+    /// with the `traceparent`), when it sent one.
+    pub fn tracestate(&self) -> Option<&str> {
+        self.tracestate.as_deref()
     }
 
     /// Runs `future` with this context as the current one.

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::seam::trace::{MAX_TRACESTATE_LEN, TRACESTATE_KEY};
+
 /// The longest key.
 pub const MAX_KEY_LEN: usize = 64;
 
@@ -108,15 +110,34 @@ impl Metadata {
         }
     }
 
-    /// Checks the limits of one call (see the module docs).
+    /// Sets `value` under reserved `key`, which only redis-bus writes
+    /// (the rules of the module docs are for users' keys).
+    pub(crate) fn insert_reserved(&mut self, key: &'static str, value: impl Into<Bytes>) {
+        debug_assert!(key.starts_with(RESERVED_PREFIX));
+        self.entries.insert(key.to_owned(), value.into());
+    }
+
+    /// Removes and returns the text under `key`, if any.
+    pub(crate) fn take_text(&mut self, key: &str) -> Option<String> {
+        let value = self.entries.remove(key)?;
+        String::from_utf8(value.to_vec()).ok()
+    }
+
+    /// Checks the limits of one call (see the module docs). They bound
+    /// what users send: the reserved entries have bounds of their own.
     pub(crate) fn check_limits(&self) -> Result<(), String> {
-        if self.entries.len() > MAX_ENTRIES {
+        let users = || {
+            self.entries
+                .iter()
+                .filter(|(key, _)| !key.starts_with(RESERVED_PREFIX))
+        };
+        let count = users().count();
+        if count > MAX_ENTRIES {
             return Err(format!(
-                "the call carries {} metadata entries, over the limit of {MAX_ENTRIES}",
-                self.entries.len()
+                "the call carries {count} metadata entries, over the limit of {MAX_ENTRIES}"
             ));
         }
-        let bytes: usize = self.entries.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let bytes: usize = users().map(|(k, v)| k.len() + v.len()).sum();
         if bytes > MAX_BYTES {
             return Err(format!(
                 "the call carries {bytes} bytes of metadata, over the limit of {MAX_BYTES}"
@@ -137,6 +158,11 @@ impl Metadata {
     ) -> Result<Metadata, String> {
         let mut metadata = Metadata::new();
         for (key, value) in entries {
+            if key == TRACESTATE_KEY {
+                check_tracestate(&value)?;
+                metadata.entries.insert(key, value);
+                continue;
+            }
             check_key(&key)?;
             if !key.ends_with("-bin") && std::str::from_utf8(&value).is_err() {
                 return Err(format!("metadata {key:?} is not UTF-8 text"));
@@ -146,6 +172,22 @@ impl Metadata {
         metadata.check_limits()?;
         Ok(metadata)
     }
+}
+
+/// Checks a `tracestate` a request carries: text, within its bound.
+fn check_tracestate(value: &[u8]) -> Result<(), String> {
+    if value.len() > MAX_TRACESTATE_LEN {
+        return Err(format!(
+            "its tracestate ({TRACESTATE_KEY}) is {} bytes, over the limit of {MAX_TRACESTATE_LEN}",
+            value.len()
+        ));
+    }
+    if std::str::from_utf8(value).is_err() {
+        return Err(format!(
+            "its tracestate ({TRACESTATE_KEY}) is not UTF-8 text"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a key against the naming rules.
@@ -200,5 +242,10 @@ mod tests {
         assert!(big.unwrap_err().contains("over the limit"));
         let reserved = Metadata::from_wire([("rb-x".to_owned(), Bytes::new())]);
         assert!(reserved.unwrap_err().contains("reserved"));
+        let state = Metadata::from_wire([(TRACESTATE_KEY.to_owned(), Bytes::from("vendor=1"))]);
+        assert_eq!(state.unwrap().get(TRACESTATE_KEY), Some("vendor=1"));
+        let long = Bytes::from(vec![b'a'; MAX_TRACESTATE_LEN + 1]);
+        let too_long = Metadata::from_wire([(TRACESTATE_KEY.to_owned(), long)]);
+        assert!(too_long.unwrap_err().contains("tracestate"));
     }
 }

@@ -11,8 +11,8 @@
 //! generator emits and servers run); `status` and `error` (failures);
 //! `instance`, `versions` and `compat` (what is registered, and the version
 //! rules); `server_config`, `context` and `metadata` (what a handler knows
-//! of its call), `stream` (streamed replies), `trace`, `stats`,
-//! `debug_report`;
+//! of its call), `stream` (streamed replies), `trace` (and `otel`, the
+//! feature `opentelemetry`), `stats`, `debug_report`;
 //! `wire` (the envelopes in Redis).
 
 pub(crate) mod cache_key;
@@ -24,6 +24,8 @@ pub(crate) mod error;
 pub(crate) mod info;
 pub(crate) mod instance;
 pub(crate) mod metadata;
+#[cfg(feature = "opentelemetry")]
+pub(crate) mod otel;
 pub(crate) mod server_config;
 pub(crate) mod service;
 pub(crate) mod stats;

@@ -4,9 +4,72 @@
 //!
 //! The bus does not export traces itself: it records the ids on its
 //! `tracing` spans (`trace_id`, `span_id`, `parent_span_id`), where a
-//! subscriber or an OpenTelemetry layer can pick them up.
+//! subscriber can pick them up. With the feature `opentelemetry` the spans
+//! are OpenTelemetry spans under `tracing-opentelemetry`, and the ids are
+//! theirs (`seam::otel`).
+//!
+//! The W3C `tracestate` (vendors' data that goes with a `traceparent`)
+//! travels in the request's metadata under the reserved key
+//! [`TRACESTATE_KEY`], not in a field of its own: the metadata map already
+//! carries what rides along with a call, bounded and checked by the worker,
+//! so the envelope stays as it is.
 
 use std::fmt;
+
+use tracing::Span;
+
+/// The metadata key under which a call's `tracestate` travels.
+pub(crate) const TRACESTATE_KEY: &str = "rb-tracestate";
+
+/// The longest `tracestate` a call carries: W3C asks that at least 512
+/// characters be passed on, and a longer one may be cut.
+pub(crate) const MAX_TRACESTATE_LEN: usize = 512;
+
+/// The trace context a call sends: its own `traceparent`, and the
+/// `tracestate` of its trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TraceContext {
+    /// The call's trace and span.
+    pub parent: TraceParent,
+    /// The trace's `tracestate`, when it has one short enough to carry.
+    pub state: Option<String>,
+}
+
+impl TraceContext {
+    /// A context with `state`, dropped when it is empty or too long.
+    pub(crate) fn new(parent: TraceParent, state: Option<String>) -> Self {
+        let state = state.filter(|state| !state.is_empty() && state.len() <= MAX_TRACESTATE_LEN);
+        TraceContext { parent, state }
+    }
+}
+
+/// The trace of a call served under `span`, whose caller sent `parent`
+/// (and `state`): with OpenTelemetry, `span` becomes the child of the
+/// caller's span and the trace is its own; otherwise a new span id in the
+/// caller's trace. Records the ids on `span`.
+pub(crate) fn served(span: &Span, parent: Option<TraceParent>, state: Option<&str>) -> TraceParent {
+    #[cfg(feature = "opentelemetry")]
+    let joined = crate::seam::otel::join(span, parent, state);
+    #[cfg(not(feature = "opentelemetry"))]
+    let joined: Option<TraceParent> = {
+        let _ = state;
+        None
+    };
+    let own =
+        joined.unwrap_or_else(|| parent.map_or_else(TraceParent::new_root, TraceParent::child));
+    record_ids(span, &own);
+    own
+}
+
+/// Records the `trace_id` and `span_id` fields of `span`.
+pub(crate) fn record_ids(span: &Span, trace: &TraceParent) {
+    // Writing the ids costs a few percent of a call: not for nobody.
+    if span.is_disabled() {
+        return;
+    }
+    span.record("trace_id", trace.trace_id_hex());
+    span.record("span_id", trace.span_id_hex());
+}
 
 /// One `traceparent`: version 00, a trace id, the id of the span that
 /// sent it, and the sampled flag.

@@ -21,15 +21,21 @@ mod errors;
 mod failover;
 mod hostile;
 mod in_process;
+mod intercepted_streams;
 mod metadata;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod no_live_worker;
+#[cfg(feature = "opentelemetry")]
+mod otel;
+mod readme;
 mod samples;
 mod shutdown;
 mod stats;
 mod streaming;
 mod tls;
+#[cfg(feature = "tower")]
+mod tower;
 mod traces;
 mod versions;
 

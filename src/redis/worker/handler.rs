@@ -33,7 +33,7 @@ use crate::seam::server_config::Mode;
 use crate::seam::service::unknown_method;
 use crate::seam::status::Status;
 use crate::seam::stream::{EncodedMessages, granted_window};
-use crate::seam::trace::TraceParent;
+use crate::seam::trace::{self, TRACESTATE_KEY, TraceParent};
 use crate::seam::wire;
 
 /// Handles `taken`, holding `permit` (one unit of the worker's concurrency)
@@ -335,18 +335,19 @@ async fn run(
         }
     };
     let parent = TraceParent::parse(&request.traceparent);
-    let own = parent.map_or_else(TraceParent::new_root, TraceParent::child);
     let span = tracing::info_span!(
         "redis_bus.serve",
+        "otel.kind" = "server",
         method = method.full_name,
         call_id = %id,
         worker = %core.instance_id,
-        trace_id = %own.trace_id_hex(),
-        span_id = %own.span_id_hex(),
+        trace_id = field::Empty,
+        span_id = field::Empty,
         parent_span_id = parent.map(|p| p.span_id_hex()),
         outcome = field::Empty,
         duration_us = field::Empty,
     );
+    let own = trace::served(&span, parent, metadata.get(TRACESTATE_KEY));
     let context = CallContext::new(deadline, Some(own.to_string())).with_metadata(metadata);
     let started = StdInstant::now();
     let service = &served.service;
