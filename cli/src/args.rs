@@ -2,6 +2,8 @@
 //! are shared with the shell, which parses each of its lines with the same
 //! definitions, so a command reads the same in both places.
 
+use std::time::Duration;
+
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::target::Target;
@@ -69,6 +71,25 @@ pub(crate) enum Command {
     /// methods and request fields; reads commands line by line when stdin
     /// is not a terminal.
     Shell,
+    /// A live view of every method, refreshed every second: requests and
+    /// handler runs per second, errors, latency, cache hit ratio, live
+    /// instances, with a history; keys sort and filter (q quits).
+    Top(TopArgs),
+}
+
+/// How `top` shows the bus.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TopArgs {
+    /// Print one frame as text (or, with --json, one sample) after one
+    /// interval, and exit: for scripts and tests.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Seconds between samples (1 to 60).
+    #[arg(long, value_name = "S", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub(crate) interval: u64,
+    /// Only methods whose name contains this text (`/` changes it live).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) filter: Option<String>,
 }
 
 /// The commands on a bus, from the command line or from a shell line.
@@ -109,6 +130,10 @@ pub(crate) enum BusCommand {
     Stats {
         /// Only this service's methods, e.g. math.Math.
         service: Option<String>,
+        /// Rates over a window instead of counts since the bus began: two
+        /// samples this far apart, e.g. 10s (1s to 1h).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        window: Option<Duration>,
     },
     /// Services and instances coming and going (with their versions), one
     /// line each as they happen, until Ctrl-C.

@@ -195,7 +195,10 @@ mod tests {
         assert_eq!(parsed(&["--once"]), Ok(Some(Mode::Once)));
         assert_eq!(parsed(&["--debug"]), Ok(Some(Mode::Debug)));
         assert_eq!(parsed(&["--help"]), Ok(None));
-        assert_eq!(parsed(&["--dbug"]), Err("unknown argument \"--dbug\"".into()));
+        assert_eq!(
+            parsed(&["--dbug"]),
+            Err("unknown argument \"--dbug\"".into())
+        );
         assert!(parsed(&["--once", "--debug"]).is_err());
     }
 }

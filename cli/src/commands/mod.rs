@@ -6,7 +6,7 @@ mod call;
 mod cleanup;
 mod describe;
 mod services;
-mod stats;
+pub(crate) mod stats;
 mod watch;
 
 use crate::args::{BusCommand, CacheCommand};
@@ -37,7 +37,9 @@ pub(crate) async fn run(
         BusCommand::Cache(CacheCommand::Clear { target, json }) => {
             cache::clear(session, target, json.as_deref()).await
         }
-        BusCommand::Stats { service } => stats::run(session, service.as_deref()).await,
+        BusCommand::Stats { service, window } => {
+            stats::run(session, service.as_deref(), *window).await
+        }
         BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
         BusCommand::Watch => watch::run(session).await,
     }
