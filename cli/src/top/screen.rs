@@ -9,6 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Sparkline, Table as TableWidget};
 
 use super::model::{HISTORY, Model, Row, sparkline};
+use crate::human;
 use crate::sample::{per_second, percent};
 use crate::table::{Align, Table};
 
@@ -33,9 +34,13 @@ const KEYS: &str = "q quit  s/S sort  r reverse  / filter  c clear filter";
 fn header(bus: &str, model: &Model) -> String {
     let total: f64 = model.total().last().copied().unwrap_or(0.0);
     let mut line = format!(
-        "bus {bus:?}: {} methods, {} live instances, {} requests/s; sorted by {}{}",
-        model.rows().len(),
-        model.live_instances(),
+        "bus {bus:?}: {}, {}, {} requests/s; sorted by {}{}",
+        human::count(model.rows().len() as u64, "method", "methods"),
+        human::count(
+            model.live_instances() as u64,
+            "live instance",
+            "live instances"
+        ),
         per_second(total),
         model.sort.label(),
         if model.reversed { " (reversed)" } else { "" },

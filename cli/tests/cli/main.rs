@@ -13,4 +13,5 @@ mod scripts;
 mod shell;
 mod stats;
 mod terminal;
+mod top;
 mod wkt;
