@@ -98,10 +98,14 @@ pub(crate) enum BusCommand {
     /// The live services: versions, instances, methods, cached methods.
     Services,
     /// A service's methods with their options, the messages they take and
-    /// return, and its live instances.
+    /// return, and its live instances; or one method, or one message or
+    /// enum; with the comments of the proto files when the descriptors
+    /// kept them.
     Describe {
-        /// The service's full name, e.g. math.Math.
-        service: String,
+        /// A service (math.Math, or Math when only one live service has
+        /// that name), a method (math.Math/Sum) or a message or enum
+        /// (math.SumRequest).
+        name: String,
     },
     /// Calls a method with a request given as JSON and prints the reply as
     /// JSON.

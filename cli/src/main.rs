@@ -22,6 +22,7 @@ mod failure;
 mod human;
 mod names;
 mod output;
+mod proto_comments;
 mod proto_text;
 mod sample;
 mod session;

@@ -22,7 +22,7 @@ pub(crate) async fn run(
 ) -> Result<String, Failure> {
     match command {
         BusCommand::Services => services::run(session).await,
-        BusCommand::Describe { service } => describe::run(session, service).await,
+        BusCommand::Describe { name } => describe::run(session, name).await,
         BusCommand::Call {
             target,
             lines: true,
