@@ -142,6 +142,13 @@ pub(crate) enum BusCommand {
     /// Services and instances coming and going (with their versions), one
     /// line each as they happen, until Ctrl-C.
     Watch,
+    /// Each live instance of a service with its last heartbeat (how long
+    /// ago it renewed its registration, how long that lasts) and the round
+    /// trip to Redis.
+    Ping {
+        /// The service, e.g. math.Math (or Math).
+        service: String,
+    },
     /// Removes every key of the bus (queues, registrations, cache,
     /// statistics), after saying how many.
     Cleanup {

@@ -5,6 +5,7 @@ mod cache;
 mod call;
 mod cleanup;
 mod describe;
+mod ping;
 mod services;
 pub(crate) mod stats;
 mod watch;
@@ -42,5 +43,6 @@ pub(crate) async fn run(
         }
         BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
         BusCommand::Watch => watch::run(session).await,
+        BusCommand::Ping { service } => ping::run(session, service).await,
     }
 }

@@ -9,6 +9,7 @@ mod cache;
 mod call;
 mod cleanup;
 mod inspect;
+mod ping;
 mod samples;
 mod scripts;
 mod shell;
