@@ -16,4 +16,5 @@ mod shell;
 mod stats;
 mod terminal;
 mod top;
+mod top_load;
 mod wkt;
