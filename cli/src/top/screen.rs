@@ -13,7 +13,8 @@ use crate::human;
 use crate::sample::{per_second, percent};
 use crate::table::{Align, Table};
 
-/// The columns: title, alignment, width on a terminal.
+/// The columns: title, alignment, width on a terminal (the method's and
+/// the last error's are set by what they hold).
 const COLUMNS: [(&str, Align, u16); 10] = [
     ("METHOD", Align::Left, 28),
     ("REQ/S", Align::Right, 7),
@@ -108,7 +109,15 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
         .collect();
     let titles = TableRow::new(aligned(COLUMNS.map(|(title, _, _)| title.to_owned())))
         .style(Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED));
-    let widths = COLUMNS.map(|(_, _, width)| Constraint::Length(width));
+    let longest = model
+        .rows()
+        .iter()
+        .map(|row| row.rate.method.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut widths = COLUMNS.map(|(_, _, width)| Constraint::Length(width));
+    widths[0] = Constraint::Length(longest.clamp(6, 60) as u16);
+    widths[9] = Constraint::Fill(1);
     let waiting = if model.ready() {
         ""
     } else {
