@@ -92,7 +92,7 @@ fn renamed_info(package: &str) -> &'static ServiceInfo {
             }
         }
     }
-    let mut info = math.clone();
+    let mut info = *math;
     info.name = leak(format!("{package}.Math"));
     info.methods = Box::leak(methods.into_boxed_slice());
     info.file_descriptor_set = Box::leak(set.encode_to_vec().into_boxed_slice());
