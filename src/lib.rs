@@ -83,6 +83,7 @@ pub use seam::cache_key::{CacheKeyValue, CacheKeyWriter};
 pub use seam::call::DEFAULT_TIMEOUT;
 pub use seam::context::CallContext;
 pub use seam::error::{Error, ErrorKind};
+pub use seam::heartbeat::Heartbeat;
 pub use seam::info::{Method, MethodInfo, ServiceInfo};
 pub use seam::instance::{Instance, MethodRecord, ServiceSummary};
 pub use seam::metadata::Metadata;

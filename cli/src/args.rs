@@ -2,6 +2,8 @@
 //! are shared with the shell, which parses each of its lines with the same
 //! definitions, so a command reads the same in both places.
 
+use std::time::Duration;
+
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::target::Target;
@@ -69,6 +71,25 @@ pub(crate) enum Command {
     /// methods and request fields; reads commands line by line when stdin
     /// is not a terminal.
     Shell,
+    /// A live view of every method, refreshed every second: requests and
+    /// handler runs per second, errors, latency, cache hit ratio, live
+    /// instances, with a history; keys sort and filter (q quits).
+    Top(TopArgs),
+}
+
+/// How `top` shows the bus.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TopArgs {
+    /// Print one frame as text (or, with --json, one sample) after one
+    /// interval, and exit: for scripts and tests.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Seconds between samples (1 to 60).
+    #[arg(long, value_name = "S", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub(crate) interval: u64,
+    /// Only methods whose name contains this text (`/` changes it live).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) filter: Option<String>,
 }
 
 /// The commands on a bus, from the command line or from a shell line.
@@ -77,10 +98,14 @@ pub(crate) enum BusCommand {
     /// The live services: versions, instances, methods, cached methods.
     Services,
     /// A service's methods with their options, the messages they take and
-    /// return, and its live instances.
+    /// return, and its live instances; or one method, or one message or
+    /// enum; with the comments of the proto files when the descriptors
+    /// kept them.
     Describe {
-        /// The service's full name, e.g. math.Math.
-        service: String,
+        /// A service (math.Math, or Math when only one live service has
+        /// that name), a method (math.Math/Sum) or a message or enum
+        /// (math.SumRequest).
+        name: String,
     },
     /// Calls a method with a request given as JSON and prints the reply as
     /// JSON.
@@ -109,10 +134,21 @@ pub(crate) enum BusCommand {
     Stats {
         /// Only this service's methods, e.g. math.Math.
         service: Option<String>,
+        /// Rates over a window instead of counts since the bus began: two
+        /// samples this far apart, e.g. 10s (1s to 1h).
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        window: Option<Duration>,
     },
     /// Services and instances coming and going (with their versions), one
     /// line each as they happen, until Ctrl-C.
     Watch,
+    /// Each live instance of a service with its last heartbeat (how long
+    /// ago it renewed its registration, how long that lasts) and the round
+    /// trip to Redis.
+    Ping {
+        /// The service, e.g. math.Math (or Math).
+        service: String,
+    },
     /// Removes every key of the bus (queues, registrations, cache,
     /// statistics), after saying how many.
     Cleanup {

@@ -10,7 +10,8 @@
 //! connected bus and the options of calls), `failure` (one-line errors),
 //! `target` (`SERVICE/METHOD`), `names`
 //! (short names and "did you mean"), `commands` (one module per subcommand),
-//! `table`, `proto_text` and `human` (how things are shown), `output`
+//! `sample` (a bus at one moment, and rates between two), `top` (the
+//! live view), `table`, `proto_text` and `human` (how things are shown), `output`
 //! (writing to stdout), `confirm` (asking before destroying), `shell` (the
 //! interactive shell and its line interface).
 
@@ -21,11 +22,14 @@ mod failure;
 mod human;
 mod names;
 mod output;
+mod proto_comments;
 mod proto_text;
+mod sample;
 mod session;
 mod shell;
 mod table;
 mod target;
+mod top;
 
 use std::process::ExitCode;
 
@@ -57,5 +61,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Shell => shell::run(&session).await,
+        Command::Top(args) => top::run(&session, &args).await,
     }
 }

@@ -2,6 +2,9 @@
 //! rpcs and their options, then every message and enum the rpcs use, each
 //! once, with fields, types and numbers.
 //!
+//! Comments from the proto files are shown above what they describe, when
+//! the descriptors kept them (`proto_comments`).
+//!
 //! Types are written with their full names (`math.SumRequest`), since the
 //! messages of one service may come from several packages. Well-known
 //! `google.protobuf` types are not spelled out: a comment says how they
@@ -11,18 +14,42 @@ use std::collections::{HashSet, VecDeque};
 use std::fmt::Write;
 
 use prost_reflect::{
-    Cardinality, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Syntax,
+    Cardinality, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Syntax,
 };
 use redis_bus::{MethodInfo, ServiceInfo};
 
-/// The service block: its version and each rpc with its options.
-pub(crate) fn service(info: &ServiceInfo) -> String {
-    let mut out = format!("service {} {{\n", info.name);
+use crate::proto_comments;
+
+/// The service block: its version and each rpc (of `only` when given)
+/// with its options, and the comments that `pool` has for them.
+pub(crate) fn service(info: &ServiceInfo, pool: &DescriptorPool, only: Option<&str>) -> String {
+    let descriptor = pool.get_service_by_name(info.name);
+    let comment = |path: Option<(prost_reflect::FileDescriptor, Vec<i32>)>, indent: &str| {
+        path.map(|(file, path)| proto_comments::above(&file, &path, indent))
+            .unwrap_or_default()
+    };
+    let mut out = comment(
+        descriptor
+            .as_ref()
+            .map(|d| (d.parent_file(), d.path().to_vec())),
+        "",
+    );
+    let _ = writeln!(out, "service {} {{", info.name);
     let _ = writeln!(out, "  option (redis_bus.version) = {:?};", info.version);
     if !info.methods.is_empty() {
         out.push('\n');
     }
     for method in info.methods {
+        if only.is_some_and(|only| only != method.name) {
+            continue;
+        }
+        let rpc = descriptor
+            .as_ref()
+            .and_then(|d| d.methods().find(|m| m.name() == method.name));
+        out.push_str(&comment(
+            rpc.map(|m| (m.parent_file(), m.path().to_vec())),
+            "  ",
+        ));
         let signature = format!(
             "  rpc {}({}) returns ({})",
             method.name, method.request_type, method.reply_type
@@ -107,6 +134,15 @@ pub(crate) fn messages(roots: impl IntoIterator<Item = MessageDescriptor>) -> St
     blocks.join("\n")
 }
 
+/// The definitions of `roots`, enums alone (they use nothing).
+pub(crate) fn enums(roots: impl IntoIterator<Item = EnumDescriptor>) -> String {
+    roots
+        .into_iter()
+        .map(|descriptor| enum_block(&descriptor))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The messages and enums that `message`'s fields use, in field order
 /// (for a map, its value type).
 fn used_types(message: &MessageDescriptor) -> Vec<Definition> {
@@ -131,10 +167,13 @@ fn used_types(message: &MessageDescriptor) -> Vec<Definition> {
 /// field stands.
 fn message_block(message: &MessageDescriptor) -> String {
     let fields: Vec<FieldDescriptor> = message.fields().collect();
+    let file = message.parent_file();
+    let mut out = proto_comments::above(&file, message.path(), "");
     if fields.is_empty() {
-        return format!("message {} {{}}\n", message.full_name());
+        let _ = writeln!(out, "message {} {{}}", message.full_name());
+        return out;
     }
-    let mut out = format!("message {} {{\n", message.full_name());
+    let _ = writeln!(out, "message {} {{", message.full_name());
     let mut oneofs_done: HashSet<String> = HashSet::new();
     for field in &fields {
         match field
@@ -142,6 +181,7 @@ fn message_block(message: &MessageDescriptor) -> String {
             .filter(|oneof| !oneof.is_synthetic())
         {
             None => {
+                out.push_str(&proto_comments::above(&file, field.path(), "  "));
                 let _ = writeln!(out, "  {}", field_line(field));
             }
             Some(oneof) => {
@@ -150,6 +190,7 @@ fn message_block(message: &MessageDescriptor) -> String {
                 }
                 let _ = writeln!(out, "  oneof {} {{", oneof.name());
                 for member in oneof.fields() {
+                    out.push_str(&proto_comments::above(&file, member.path(), "    "));
                     let _ = writeln!(out, "    {}", field_line(&member));
                 }
                 out.push_str("  }\n");
@@ -207,16 +248,19 @@ fn map_entry(field: &FieldDescriptor) -> Option<(FieldDescriptor, FieldDescripto
 
 /// `enum name { VALUE = n; ... }`.
 fn enum_block(descriptor: &EnumDescriptor) -> String {
-    let mut out = format!("enum {} {{\n", descriptor.full_name());
+    let file = descriptor.parent_file();
+    let mut out = proto_comments::above(&file, descriptor.path(), "");
+    let _ = writeln!(out, "enum {} {{", descriptor.full_name());
     for value in descriptor.values() {
+        out.push_str(&proto_comments::above(&file, value.path(), "  "));
         let _ = writeln!(out, "  {} = {};", value.name(), value.number());
     }
     out.push_str("}\n");
     out
 }
 
-/// The proto name of a field type.
-fn kind_name(kind: &Kind) -> String {
+/// The proto name of a field type (`string`, `math.SumRequest`).
+pub(crate) fn kind_name(kind: &Kind) -> String {
     let scalar = match kind {
         Kind::Double => "double",
         Kind::Float => "float",
@@ -272,7 +316,11 @@ mod tests {
     #[test]
     fn services_read_as_proto_with_their_options() {
         assert_eq!(
-            service(&math_bus::SERVICE),
+            service(
+                &math_bus::SERVICE,
+                &math_bus::SERVICE.descriptor_pool().expect("decodes"),
+                None
+            ),
             r#"service math.Math {
   option (redis_bus.version) = "1.2.0";
 
@@ -361,6 +409,54 @@ message shop.Order.Voucher {
 }
 
 enum shop.Status {
+  STATUS_UNSPECIFIED = 0;
+  PAID = 1;
+}
+"#
+        );
+    }
+
+    #[test]
+    fn comments_of_the_proto_files_are_kept() {
+        let pool = compile(
+            r#"syntax = "proto3";
+package shop;
+
+// An order, as the shop keeps it.
+//
+// Orders are never deleted.
+message Order {
+  // What was bought.
+  repeated string skus = 1;
+  uint32 total = 2; // In cents.
+  Status status = 3;
+}
+
+// Where an order is.
+enum Status {
+  // Not paid yet.
+  STATUS_UNSPECIFIED = 0;
+  PAID = 1;
+}
+"#,
+        );
+        let order = pool.get_message_by_name("shop.Order").expect("described");
+        assert_eq!(
+            messages([order]),
+            r#"// An order, as the shop keeps it.
+//
+// Orders are never deleted.
+message shop.Order {
+  // What was bought.
+  repeated string skus = 1;
+  // In cents.
+  uint32 total = 2;
+  shop.Status status = 3;
+}
+
+// Where an order is.
+enum shop.Status {
+  // Not paid yet.
   STATUS_UNSPECIFIED = 0;
   PAID = 1;
 }

@@ -13,6 +13,7 @@ use prost_reflect::DescriptorPool;
 use crate::api::bus::Bus;
 use crate::api::watch::Watch;
 use crate::seam::error::{Error, ErrorKind};
+use crate::seam::heartbeat::Heartbeat;
 use crate::seam::instance::{Instance, ServiceSummary, summarize};
 use crate::seam::stats::MethodStats;
 use crate::seam::versions::compare_versions;
@@ -43,6 +44,12 @@ impl Discovery {
         let mut instances = self.bus.transport.instances(Some(service)).await?;
         instances.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
         Ok(instances)
+    }
+
+    /// When each live instance of `service` last renewed its registration
+    /// (Redis buses; the in-memory bus keeps no heartbeats).
+    pub async fn heartbeats(&self, service: &str) -> Result<Vec<Heartbeat>, Error> {
+        self.bus.transport.heartbeats(service).await
     }
 
     /// The descriptors of the newest live version of `service`, or `None`

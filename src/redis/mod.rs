@@ -14,6 +14,7 @@ mod cleanup;
 mod clock;
 mod connection;
 mod envelope;
+mod heartbeats;
 mod keys;
 mod registry;
 mod scripts;
@@ -41,6 +42,7 @@ use self::worker::{RedisWorker, WorkerParts};
 use crate::redis::shared::SharedConnection;
 use crate::seam::call::OutgoingCall;
 use crate::seam::error::{Error, ErrorKind};
+use crate::seam::heartbeat::Heartbeat;
 use crate::seam::info::MethodInfo;
 use crate::seam::instance::Instance;
 use crate::seam::server_config::ServerConfig;
@@ -241,6 +243,13 @@ impl Transport for RedisTransport {
 
     async fn instances(&self, only: Option<&str>) -> Result<Vec<Instance>, Error> {
         registry::instances(&self.connection, &self.keys, only, self.clock.now_ms())
+            .await
+            .map_err(|error| self.connector.error("cannot read the registry at", error))
+    }
+
+    async fn heartbeats(&self, service: &str) -> Result<Vec<Heartbeat>, Error> {
+        let (now, ttl) = (self.clock.now_ms(), self.settings.instance_ttl);
+        heartbeats::read(&self.connection, &self.keys, service, now, ttl)
             .await
             .map_err(|error| self.connector.error("cannot read the registry at", error))
     }

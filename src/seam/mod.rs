@@ -21,6 +21,7 @@ pub(crate) mod compat;
 pub(crate) mod context;
 pub(crate) mod debug_report;
 pub(crate) mod error;
+pub(crate) mod heartbeat;
 pub(crate) mod info;
 pub(crate) mod instance;
 pub(crate) mod metadata;

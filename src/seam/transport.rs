@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::seam::call::OutgoingCall;
-use crate::seam::error::Error;
+use crate::seam::error::{Error, ErrorKind};
+use crate::seam::heartbeat::Heartbeat;
 use crate::seam::info::MethodInfo;
 use crate::seam::instance::Instance;
 use crate::seam::server_config::ServerConfig;
@@ -57,6 +58,18 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
 
     /// The live instances of every service, or of service `only`.
     async fn instances(&self, only: Option<&str>) -> Result<Vec<Instance>, Error>;
+
+    /// When each live instance of `service` last renewed its registration;
+    /// a transport without heartbeats says so.
+    async fn heartbeats(&self, service: &str) -> Result<Vec<Heartbeat>, Error> {
+        Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "bus {:?} keeps no heartbeats to show for {service}",
+                self.bus_name()
+            ),
+        ))
+    }
 
     /// Wakes a watcher when the registry may have changed.
     async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error>;

@@ -5,8 +5,9 @@ mod cache;
 mod call;
 mod cleanup;
 mod describe;
+mod ping;
 mod services;
-mod stats;
+pub(crate) mod stats;
 mod streaming;
 mod watch;
 
@@ -23,7 +24,7 @@ pub(crate) async fn run(
 ) -> Result<String, Failure> {
     match command {
         BusCommand::Services => services::run(session).await,
-        BusCommand::Describe { service } => describe::run(session, service).await,
+        BusCommand::Describe { name } => describe::run(session, name).await,
         BusCommand::Call {
             target,
             lines: true,
@@ -35,8 +36,11 @@ pub(crate) async fn run(
         BusCommand::Cache(CacheCommand::Clear { target, json }) => {
             cache::clear(session, target, json.as_deref()).await
         }
-        BusCommand::Stats { service } => stats::run(session, service.as_deref()).await,
+        BusCommand::Stats { service, window } => {
+            stats::run(session, service.as_deref(), *window).await
+        }
         BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
         BusCommand::Watch => watch::run(session).await,
+        BusCommand::Ping { service } => ping::run(session, service).await,
     }
 }

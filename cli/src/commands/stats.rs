@@ -1,15 +1,30 @@
-//! `stats [SERVICE]`: per-method statistics, summed over every client and
-//! worker of the bus.
+//! `stats [SERVICE] [--window DURATION]`: per-method statistics, summed
+//! over every client and worker of the bus: counts since the bus began, or
+//! rates over a window from two samples.
+
+use std::time::Duration;
 
 use redis_bus::MethodStats;
 
 use crate::failure::Failure;
-use crate::human;
+use crate::sample::{self, Sample, quantile};
 use crate::session::Session;
 use crate::table::{Align, Table};
 
-/// The statistics of every method, or of `service`'s methods.
-pub(super) async fn run(session: &Session, service: Option<&str>) -> Result<String, Failure> {
+/// The longest window: a wait has a bound, and an hour is already more
+/// than a look at the bus needs.
+const MAX_WINDOW: Duration = Duration::from_secs(3600);
+
+/// The statistics of every method, or of `service`'s methods; over
+/// `window` when given.
+pub(super) async fn run(
+    session: &Session,
+    service: Option<&str>,
+    window: Option<Duration>,
+) -> Result<String, Failure> {
+    if let Some(window) = window {
+        return windowed(session, service, window).await;
+    }
     let stats = session.bus().discovery().stats().await?;
     if session.json() {
         return Ok(to_json(&stats, service));
@@ -17,11 +32,71 @@ pub(super) async fn run(session: &Session, service: Option<&str>) -> Result<Stri
     Ok(render(session.bus().name(), &stats, service))
 }
 
+/// Rates over `window`: two samples that far apart.
+async fn windowed(
+    session: &Session,
+    service: Option<&str>,
+    window: Duration,
+) -> Result<String, Failure> {
+    if window < Duration::from_secs(1) || window > MAX_WINDOW {
+        return Err(Failure::usage(format!(
+            "--window {} is out of range: give 1s to 1h (workers send statistics every second)",
+            humantime::format_duration(window)
+        )));
+    }
+    let before = Sample::take(session.bus(), None).await?;
+    tokio::time::sleep(window).await;
+    let after = Sample::take(session.bus(), None).await?;
+    let mut rates = sample::rates(&before, &after);
+    rates.retain(|rate| of_service(&rate.method, service));
+    if session.json() {
+        let rows: Vec<serde_json::Value> = rates.iter().map(sample::Rate::to_json).collect();
+        return Ok(serde_json::Value::from(rows).to_string());
+    }
+    if rates.is_empty() {
+        return Ok(nothing(session.bus().name(), service));
+    }
+    let mut table = Table::new(&[
+        ("METHOD", Align::Left),
+        ("REQUESTS/S", Align::Right),
+        ("HANDLER RUNS/S", Align::Right),
+        ("ERRORS/S", Align::Right),
+        ("CACHE HIT %", Align::Right),
+        ("HANDLING P50", Align::Right),
+        ("HANDLING P99", Align::Right),
+        ("INSTANCES", Align::Right),
+    ]);
+    for rate in &rates {
+        table.row([
+            rate.method.clone(),
+            sample::per_second(rate.requests),
+            sample::per_second(rate.runs),
+            sample::per_second(rate.errors),
+            sample::percent(rate.hit_ratio),
+            quantile(&rate.window, 0.5),
+            quantile(&rate.window, 0.99),
+            rate.instances.to_string(),
+        ]);
+    }
+    Ok(format!(
+        "over the last {}:\n{}",
+        humantime::format_duration(window),
+        table.render()
+    ))
+}
+
+/// Says that there is nothing to show.
+fn nothing(bus: &str, service: Option<&str>) -> String {
+    match service {
+        Some(service) => format!("no statistics for {service} on bus {bus:?} yet\n"),
+        None => format!("no statistics on bus {bus:?} yet\n"),
+    }
+}
+
 /// Whether `method` (`package.Service/Method`) is one of `service`'s.
-fn of_service(method: &MethodStats, service: Option<&str>) -> bool {
+pub(crate) fn of_service(method: &str, service: Option<&str>) -> bool {
     service.is_none_or(|service| {
         method
-            .method
             .strip_prefix(service)
             .is_some_and(|rest| rest.starts_with('/'))
     })
@@ -37,7 +112,7 @@ fn requests(method: &MethodStats) -> u64 {
 fn to_json(stats: &[MethodStats], service: Option<&str>) -> String {
     let rows: Vec<serde_json::Value> = stats
         .iter()
-        .filter(|method| of_service(method, service))
+        .filter(|method| of_service(&method.method, service))
         .map(|method| {
             let micros = |q| method.latency_quantile(q).map(|d| d.as_micros() as u64);
             serde_json::json!({
@@ -60,13 +135,10 @@ fn to_json(stats: &[MethodStats], service: Option<&str>) -> String {
 fn render(bus: &str, stats: &[MethodStats], service: Option<&str>) -> String {
     let mut rows: Vec<&MethodStats> = stats
         .iter()
-        .filter(|method| of_service(method, service))
+        .filter(|method| of_service(&method.method, service))
         .collect();
     if rows.is_empty() {
-        return match service {
-            Some(service) => format!("no statistics for {service} on bus {bus:?} yet\n"),
-            None => format!("no statistics on bus {bus:?} yet\n"),
-        };
+        return nothing(bus, service);
     }
     rows.sort_by(|a, b| a.method.cmp(&b.method));
     let mut table = Table::new(&[
@@ -94,28 +166,6 @@ fn render(bus: &str, stats: &[MethodStats], service: Option<&str>) -> String {
         ]);
     }
     table.render()
-}
-
-/// A latency quantile, as the bound of its bucket; `-` without calls, and
-/// `>` the largest bound when slower than it.
-fn quantile(stats: &MethodStats, quantile: f64) -> String {
-    let recorded: u64 = stats.latency.iter().map(|(_, count)| count).sum();
-    if recorded == 0 {
-        return "-".to_owned();
-    }
-    match stats.latency_quantile(quantile) {
-        Some(latency) => human::latency(latency),
-        None => {
-            let largest = stats.latency.iter().filter_map(|(bound, _)| *bound).max();
-            match largest {
-                Some(bound) => format!(
-                    ">{}",
-                    human::latency(std::time::Duration::from_micros(bound))
-                ),
-                None => "-".to_owned(),
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -164,11 +214,5 @@ mod tests {
             render("b", &all, Some("math.Math")),
             "no statistics for math.Math on bus \"b\" yet\n"
         );
-    }
-
-    #[test]
-    fn latencies_beyond_the_last_bucket_say_so() {
-        let slow = stats("s.S/M", 1, &[(Some(10_000_000), 0), (None, 1)]);
-        assert_eq!(quantile(&slow, 0.5), ">10s");
     }
 }

@@ -64,7 +64,7 @@ pub(crate) fn complete(catalog: &Catalog, line: &str, pos: usize) -> (usize, Vec
             candidates.extend(targets(catalog, partial, Methods::All));
             candidates
         }
-        ["describe" | "stats"] => services(catalog, partial),
+        ["describe" | "stats" | "ping"] => services(catalog, partial),
         ["call"] => targets(catalog, partial, Methods::All),
         ["cache"] => words_starting(&["clear"], partial),
         ["cache", "clear"] => targets(catalog, partial, Methods::Cached),

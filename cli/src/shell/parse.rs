@@ -185,7 +185,8 @@ mod tests {
         assert_eq!(
             parse("stats math.Math"),
             Ok(Action::Run(BusCommand::Stats {
-                service: Some("math.Math".to_owned())
+                service: Some("math.Math".to_owned()),
+                window: None
             }))
         );
         assert_eq!(parse("quit"), Ok(Action::Exit));

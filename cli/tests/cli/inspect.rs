@@ -184,3 +184,59 @@ async fn next<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut tokio::io::Lines<R
         .expect("readable")
         .expect("a line")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_one_method_or_one_message() {
+    let (redis, _bus, _server) = redis_with_samples().await;
+    let sum = run(&redis, &["describe", "Math/Sum"]).await.ok();
+    assert_eq!(
+        sum,
+        r#"service math.Math {
+  option (redis_bus.version) = "1.2.0";
+
+  rpc Sum(math.SumRequest) returns (math.SumReply) {
+    option (redis_bus.cache_key) = "{a}/{b}";
+    option (redis_bus.cache_ttl_seconds) = 3600;
+    option (redis_bus.idempotent) = true;
+  }
+}
+
+message math.SumRequest {
+  int64 a = 1;
+  int64 b = 2;
+}
+
+message math.SumReply {
+  int64 sum = 1;
+}
+"#
+    );
+    let request = run(&redis, &["describe", "random.PasswordRequest"])
+        .await
+        .ok();
+    assert_eq!(
+        request,
+        "message random.PasswordRequest {\n  optional uint32 length = 1;\n}\n"
+    );
+    let json = run(&redis, &["--json", "describe", "math.SumRequest"])
+        .await
+        .ok();
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(json["message"], "math.SumRequest");
+    assert_eq!(json["fields"][1]["name"], "b");
+    assert_eq!(json["fields"][1]["type"], "int64");
+    let method = run(&redis, &["--json", "describe", "math.Math/Now"])
+        .await
+        .ok();
+    assert!(method.contains(r#""cache_key":"{seed}""#), "{method}");
+
+    let typo = run(&redis, &["describe", "math.SumRequst"]).await;
+    assert_eq!(typo.code, Some(69));
+    assert_eq!(
+        typo.error(),
+        "error: no live service or message is called math.SumRequst on bus \"cli-test\"; did you mean math.SumRequest?\n"
+    );
+    let method = run(&redis, &["describe", "math.Math/Sun"]).await;
+    assert_eq!(method.code, Some(69));
+    assert!(method.error().contains("did you mean Sum?"));
+}

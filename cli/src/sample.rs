@@ -1,0 +1,273 @@
+//! A sample of a bus (every method's counters and each service's live
+//! instances, read at one moment), and the rates between two samples: how
+//! `top` and `stats --window` tell what happens now rather than since the
+//! bus began.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use redis_bus::{Bus, MethodStats};
+
+use crate::failure::Failure;
+use crate::human;
+
+/// The bus at one moment.
+#[derive(Debug, Clone)]
+pub(crate) struct Sample {
+    /// When it was read.
+    pub(crate) at: Instant,
+    /// Every method's counters since the bus began, by full name.
+    pub(crate) methods: BTreeMap<String, MethodStats>,
+    /// Live instances by service.
+    pub(crate) instances: BTreeMap<String, usize>,
+}
+
+impl Sample {
+    /// Reads the counters of every method, and (when `instances` is `None`)
+    /// the live instances; `Some` reuses instances read before, which cost
+    /// Redis more than the counters do.
+    pub(crate) async fn take(
+        bus: &Bus,
+        instances: Option<BTreeMap<String, usize>>,
+    ) -> Result<Sample, Failure> {
+        let discovery = bus.discovery();
+        let stats = discovery.stats().await?;
+        let instances = match instances {
+            Some(instances) => instances,
+            None => discovery
+                .services()
+                .await?
+                .into_iter()
+                .map(|service| (service.name, service.instances))
+                .collect(),
+        };
+        Ok(Sample {
+            at: Instant::now(),
+            methods: stats
+                .into_iter()
+                .map(|method| (method.method.clone(), method))
+                .collect(),
+            instances,
+        })
+    }
+}
+
+/// What one method did between two samples.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rate {
+    /// `package.Service/Method`.
+    pub(crate) method: String,
+    /// Requests per second: cache hits and handler runs.
+    pub(crate) requests: f64,
+    /// Handler runs per second.
+    pub(crate) runs: f64,
+    /// Failed calls per second.
+    pub(crate) errors: f64,
+    /// Cache hits among the lookups of the window, when there were any.
+    pub(crate) hit_ratio: Option<f64>,
+    /// The counts of the window alone (latency buckets included), for its
+    /// quantiles.
+    pub(crate) window: MethodStats,
+    /// Live instances of the method's service.
+    pub(crate) instances: usize,
+    /// The last failure since the bus began, as `CODE: message`.
+    pub(crate) last_error: Option<String>,
+}
+
+impl Rate {
+    /// The rate for scripts: `{method, requests_per_s, handler_runs_per_s,
+    /// errors_per_s, cache_hit_ratio, handling_p50_us, handling_p99_us,
+    /// instances, last_error}`.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let micros = |q| {
+            self.window
+                .latency_quantile(q)
+                .map(|latency| latency.as_micros() as u64)
+        };
+        serde_json::json!({
+            "method": self.method,
+            "requests_per_s": self.requests,
+            "handler_runs_per_s": self.runs,
+            "errors_per_s": self.errors,
+            "cache_hit_ratio": self.hit_ratio,
+            "handling_p50_us": micros(0.5),
+            "handling_p99_us": micros(0.99),
+            "instances": self.instances,
+            "last_error": self.last_error,
+        })
+    }
+}
+
+/// The rate of every method in `after`, from `before` (a method that
+/// `before` lacks started at zero). Counters that went down (the bus was
+/// cleaned up) count from zero again.
+pub(crate) fn rates(before: &Sample, after: &Sample) -> Vec<Rate> {
+    let seconds = after
+        .at
+        .saturating_duration_since(before.at)
+        .as_secs_f64()
+        .max(1e-3);
+    let zero = MethodStats::default();
+    after
+        .methods
+        .values()
+        .map(|now| {
+            let then = before.methods.get(&now.method).unwrap_or(&zero);
+            let window = difference(then, now);
+            let lookups = window.cache_hits + window.cache_misses;
+            let service = now
+                .method
+                .split_once('/')
+                .map_or("", |(service, _)| service);
+            Rate {
+                method: now.method.clone(),
+                requests: (window.calls + window.cache_hits) as f64 / seconds,
+                runs: window.calls as f64 / seconds,
+                errors: window.errors as f64 / seconds,
+                hit_ratio: (lookups > 0).then(|| window.cache_hits as f64 / lookups as f64),
+                instances: after.instances.get(service).copied().unwrap_or(0),
+                last_error: now.last_error.clone(),
+                window,
+            }
+        })
+        .collect()
+}
+
+/// `now`'s counts less `then`'s; all of `now` when a counter went down.
+fn difference(then: &MethodStats, now: &MethodStats) -> MethodStats {
+    let went_down = now.calls < then.calls || now.cache_hits < then.cache_hits;
+    let then = if went_down {
+        &MethodStats::default()
+    } else {
+        then
+    };
+    let mut window = now.clone();
+    window.calls = now.calls.saturating_sub(then.calls);
+    window.errors = now.errors.saturating_sub(then.errors);
+    window.cache_hits = now.cache_hits.saturating_sub(then.cache_hits);
+    window.cache_misses = now.cache_misses.saturating_sub(then.cache_misses);
+    window.cache_stores = now.cache_stores.saturating_sub(then.cache_stores);
+    for (bucket, count) in &mut window.latency {
+        let before = then
+            .latency
+            .iter()
+            .find(|(bound, _)| bound == bucket)
+            .map_or(0, |(_, count)| *count);
+        *count = count.saturating_sub(before);
+    }
+    window
+}
+
+/// A latency quantile of `stats`, as the bound of its bucket; `-` without
+/// calls, and `>` the largest bound when slower than it.
+pub(crate) fn quantile(stats: &MethodStats, quantile: f64) -> String {
+    let recorded: u64 = stats.latency.iter().map(|(_, count)| count).sum();
+    if recorded == 0 {
+        return "-".to_owned();
+    }
+    match stats.latency_quantile(quantile) {
+        Some(latency) => human::latency(latency),
+        None => {
+            let largest = stats.latency.iter().filter_map(|(bound, _)| *bound).max();
+            match largest {
+                Some(bound) => format!(">{}", human::latency(Duration::from_micros(bound))),
+                None => "-".to_owned(),
+            }
+        }
+    }
+}
+
+/// A rate for a table: `0`, `0.4`, `12`, `3.2k`.
+pub(crate) fn per_second(rate: f64) -> String {
+    if rate == 0.0 {
+        "0".to_owned()
+    } else if rate < 10.0 {
+        format!("{rate:.1}")
+    } else if rate < 10_000.0 {
+        format!("{rate:.0}")
+    } else {
+        format!("{:.1}k", rate / 1_000.0)
+    }
+}
+
+/// A ratio as a percentage, `-` without lookups.
+pub(crate) fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "-".to_owned(), |ratio| format!("{:.0}%", ratio * 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(method: &str, calls: u64, hits: u64, misses: u64, fast: u64) -> MethodStats {
+        let mut stats = MethodStats::default();
+        stats.method = method.to_owned();
+        stats.calls = calls;
+        stats.cache_hits = hits;
+        stats.cache_misses = misses;
+        stats.latency = vec![(Some(100), fast), (Some(250), 1), (None, 0)];
+        stats
+    }
+
+    fn sample(at: Instant, methods: Vec<MethodStats>) -> Sample {
+        Sample {
+            at,
+            methods: methods.into_iter().map(|m| (m.method.clone(), m)).collect(),
+            instances: [("math.Math".to_owned(), 2)].into(),
+        }
+    }
+
+    #[test]
+    fn rates_count_the_window_only() {
+        let start = Instant::now();
+        let before = sample(start, vec![stats("math.Math/Sum", 10, 5, 5, 9)]);
+        let after = sample(
+            start + Duration::from_secs(2),
+            vec![
+                stats("math.Math/Sum", 30, 25, 15, 29),
+                stats("random.Random/Uuid", 4, 0, 0, 3),
+            ],
+        );
+        let rates = rates(&before, &after);
+        let sum = &rates[0];
+        assert_eq!(sum.method, "math.Math/Sum");
+        assert_eq!((sum.requests, sum.runs), (20.0, 10.0));
+        assert_eq!(sum.hit_ratio, Some(20.0 / 30.0));
+        assert_eq!(sum.instances, 2);
+        assert_eq!(quantile(&sum.window, 0.99), "100µs");
+        let uuid = &rates[1];
+        assert_eq!(
+            (uuid.requests, uuid.hit_ratio, uuid.instances),
+            (2.0, None, 0)
+        );
+        assert_eq!(quantile(&uuid.window, 0.99), "250µs");
+    }
+
+    #[test]
+    fn counters_that_went_down_start_again() {
+        let start = Instant::now();
+        let before = sample(start, vec![stats("math.Math/Sum", 100, 0, 0, 99)]);
+        let after = sample(
+            start + Duration::from_secs(1),
+            vec![stats("math.Math/Sum", 3, 0, 0, 2)],
+        );
+        assert_eq!(rates(&before, &after)[0].runs, 3.0);
+    }
+
+    #[test]
+    fn numbers_read_at_a_glance() {
+        assert_eq!(per_second(0.0), "0");
+        assert_eq!(per_second(0.44), "0.4");
+        assert_eq!(per_second(123.4), "123");
+        assert_eq!(per_second(31_250.0), "31.2k");
+        assert_eq!(percent(Some(0.5)), "50%");
+        assert_eq!(percent(None), "-");
+    }
+
+    #[test]
+    fn latencies_beyond_the_last_bucket_say_so() {
+        let mut slow = MethodStats::default();
+        slow.latency = vec![(Some(10_000_000), 0), (None, 1)];
+        assert_eq!(quantile(&slow, 0.5), ">10s");
+    }
+}
