@@ -24,6 +24,7 @@ pub(crate) mod heartbeat;
 pub(crate) mod info;
 pub(crate) mod instance;
 pub(crate) mod metadata;
+pub(crate) mod queue_depth;
 pub(crate) mod server_config;
 pub(crate) mod service;
 pub(crate) mod stats;
