@@ -87,6 +87,7 @@ pub use seam::heartbeat::Heartbeat;
 pub use seam::info::{Method, MethodInfo, ServiceInfo};
 pub use seam::instance::{Instance, MethodRecord, ServiceSummary};
 pub use seam::metadata::Metadata;
+pub use seam::queue_depth::QueueDepth;
 pub use seam::service::Service;
 pub use seam::stats::MethodStats;
 pub use seam::status::{Code, Status};

@@ -20,6 +20,8 @@ pub(crate) struct Sample {
     pub(crate) methods: BTreeMap<String, MethodStats>,
     /// Live instances by service.
     pub(crate) instances: BTreeMap<String, usize>,
+    /// Requests waiting for a worker, by service (all major versions).
+    pub(crate) queued: BTreeMap<String, u64>,
 }
 
 impl Sample {
@@ -32,6 +34,10 @@ impl Sample {
     ) -> Result<Sample, Failure> {
         let discovery = bus.discovery();
         let stats = discovery.stats().await?;
+        let mut queued: BTreeMap<String, u64> = BTreeMap::new();
+        for queue in discovery.queue_depths().await? {
+            *queued.entry(queue.service).or_default() += queue.waiting;
+        }
         let instances = match instances {
             Some(instances) => instances,
             None => discovery
@@ -48,6 +54,7 @@ impl Sample {
                 .map(|method| (method.method.clone(), method))
                 .collect(),
             instances,
+            queued,
         })
     }
 }
@@ -70,6 +77,9 @@ pub(crate) struct Rate {
     pub(crate) window: MethodStats,
     /// Live instances of the method's service.
     pub(crate) instances: usize,
+    /// Requests waiting in the queue of the method's service, at the
+    /// second sample.
+    pub(crate) queued: u64,
     /// The last failure since the bus began, as `CODE: message`.
     pub(crate) last_error: Option<String>,
 }
@@ -77,7 +87,7 @@ pub(crate) struct Rate {
 impl Rate {
     /// The rate for scripts: `{method, requests_per_s, handler_runs_per_s,
     /// errors_per_s, cache_hit_ratio, handling_p50_us, handling_p99_us,
-    /// instances, last_error}`.
+    /// instances, queued, last_error}`.
     pub(crate) fn to_json(&self) -> serde_json::Value {
         let micros = |q| {
             self.window
@@ -93,6 +103,7 @@ impl Rate {
             "handling_p50_us": micros(0.5),
             "handling_p99_us": micros(0.99),
             "instances": self.instances,
+            "queued": self.queued,
             "last_error": self.last_error,
         })
     }
@@ -126,6 +137,7 @@ pub(crate) fn rates(before: &Sample, after: &Sample) -> Vec<Rate> {
                 errors: window.errors as f64 / seconds,
                 hit_ratio: (lookups > 0).then(|| window.cache_hits as f64 / lookups as f64),
                 instances: after.instances.get(service).copied().unwrap_or(0),
+                queued: after.queued.get(service).copied().unwrap_or(0),
                 last_error: now.last_error.clone(),
                 window,
             }
@@ -214,6 +226,7 @@ mod tests {
             at,
             methods: methods.into_iter().map(|m| (m.method.clone(), m)).collect(),
             instances: [("math.Math".to_owned(), 2)].into(),
+            queued: [("math.Math".to_owned(), 7)].into(),
         }
     }
 
@@ -233,7 +246,7 @@ mod tests {
         assert_eq!(sum.method, "math.Math/Sum");
         assert_eq!((sum.requests, sum.runs), (20.0, 10.0));
         assert_eq!(sum.hit_ratio, Some(20.0 / 30.0));
-        assert_eq!(sum.instances, 2);
+        assert_eq!((sum.instances, sum.queued), (2, 7));
         assert_eq!(quantile(&sum.window, 0.99), "100µs");
         let uuid = &rates[1];
         assert_eq!(

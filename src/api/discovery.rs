@@ -15,6 +15,7 @@ use crate::api::watch::Watch;
 use crate::seam::error::{Error, ErrorKind};
 use crate::seam::heartbeat::Heartbeat;
 use crate::seam::instance::{Instance, ServiceSummary, summarize};
+use crate::seam::queue_depth::QueueDepth;
 use crate::seam::stats::MethodStats;
 use crate::seam::versions::compare_versions;
 
@@ -50,6 +51,13 @@ impl Discovery {
     /// (Redis buses; the in-memory bus keeps no heartbeats).
     pub async fn heartbeats(&self, service: &str) -> Result<Vec<Heartbeat>, Error> {
         self.bus.transport.heartbeats(service).await
+    }
+
+    /// How many requests wait in each service's queue (per major version)
+    /// for a worker to take them (Redis buses; the in-memory bus has no
+    /// queues).
+    pub async fn queue_depths(&self) -> Result<Vec<QueueDepth>, Error> {
+        self.bus.transport.queue_depths().await
     }
 
     /// The descriptors of the newest live version of `service`, or `None`

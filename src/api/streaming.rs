@@ -59,7 +59,7 @@ impl<T: Message + Default> Streaming<T> {
         deadline: Instant,
         timeout: Duration,
     ) -> Self {
-        let decode: Decoder<T> = Box::new(|encoded| T::decode(encoded));
+        let decode: Decoder<T> = Box::new(T::decode);
         Streaming::new(
             replies,
             method,
@@ -174,7 +174,7 @@ where
         Some(context) => (context.deadline(), context.remaining()),
         None => (Instant::now() + DEFAULT_TIMEOUT, DEFAULT_TIMEOUT),
     };
-    let decode: Decoder<M::Request> = Box::new(|encoded| M::Request::decode(encoded));
+    let decode: Decoder<M::Request> = Box::new(M::Request::decode);
     let requests = Streaming::new(
         requests,
         method,

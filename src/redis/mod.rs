@@ -16,6 +16,7 @@ mod connection;
 mod envelope;
 mod heartbeats;
 mod keys;
+mod queues;
 mod registry;
 mod scripts;
 mod sentinel;
@@ -45,6 +46,7 @@ use crate::seam::error::{Error, ErrorKind};
 use crate::seam::heartbeat::Heartbeat;
 use crate::seam::info::MethodInfo;
 use crate::seam::instance::Instance;
+use crate::seam::queue_depth::QueueDepth;
 use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
 use crate::seam::stats::MethodStats;
@@ -252,6 +254,12 @@ impl Transport for RedisTransport {
         heartbeats::read(&self.connection, &self.keys, service, now, ttl)
             .await
             .map_err(|error| self.connector.error("cannot read the registry at", error))
+    }
+
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>, Error> {
+        queues::read(&self.connection, &self.keys)
+            .await
+            .map_err(|error| self.connector.error("cannot read the queues at", error))
     }
 
     async fn registry_events(&self) -> Result<Box<dyn RegistryEvents>, Error> {

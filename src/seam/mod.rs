@@ -27,6 +27,7 @@ pub(crate) mod instance;
 pub(crate) mod metadata;
 #[cfg(feature = "opentelemetry")]
 pub(crate) mod otel;
+pub(crate) mod queue_depth;
 pub(crate) mod server_config;
 pub(crate) mod service;
 pub(crate) mod stats;

@@ -14,6 +14,7 @@ use crate::seam::error::{Error, ErrorKind};
 use crate::seam::heartbeat::Heartbeat;
 use crate::seam::info::MethodInfo;
 use crate::seam::instance::Instance;
+use crate::seam::queue_depth::QueueDepth;
 use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
 use crate::seam::stats::MethodStats;
@@ -68,6 +69,15 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
                 "bus {:?} keeps no heartbeats to show for {service}",
                 self.bus_name()
             ),
+        ))
+    }
+
+    /// How many requests wait in each service's queue; a transport without
+    /// queues says so.
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>, Error> {
+        Err(Error::new(
+            ErrorKind::Config,
+            format!("bus {:?} keeps no queues to measure", self.bus_name()),
         ))
     }
 

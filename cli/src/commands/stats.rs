@@ -65,6 +65,7 @@ async fn windowed(
         ("HANDLING P50", Align::Right),
         ("HANDLING P99", Align::Right),
         ("INSTANCES", Align::Right),
+        ("QUEUED", Align::Right),
     ]);
     for rate in &rates {
         table.row([
@@ -76,6 +77,7 @@ async fn windowed(
             quantile(&rate.window, 0.5),
             quantile(&rate.window, 0.99),
             rate.instances.to_string(),
+            rate.queued.to_string(),
         ]);
     }
     Ok(format!(

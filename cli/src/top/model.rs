@@ -325,6 +325,7 @@ mod tests {
                 })
                 .collect(),
             instances: [("math.Math".to_owned(), 1)].into(),
+            queued: [("math.Math".to_owned(), 3)].into(),
         }
     }
 

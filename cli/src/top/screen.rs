@@ -15,7 +15,7 @@ use crate::table::{Align, Table};
 
 /// The columns: title, alignment, width on a terminal (the method's and
 /// the last error's are set by what they hold).
-const COLUMNS: [(&str, Align, u16); 10] = [
+const COLUMNS: [(&str, Align, u16); 11] = [
     ("METHOD", Align::Left, 28),
     ("REQ/S", Align::Right, 7),
     ("RUNS/S", Align::Right, 7),
@@ -24,6 +24,7 @@ const COLUMNS: [(&str, Align, u16); 10] = [
     ("P50", Align::Right, 7),
     ("P99", Align::Right, 7),
     ("INST", Align::Right, 4),
+    ("QUEUE", Align::Right, 5),
     ("REQ/S HISTORY", Align::Left, 20),
     ("LAST ERROR", Align::Left, 30),
 ];
@@ -56,7 +57,7 @@ fn header(bus: &str, model: &Model) -> String {
 }
 
 /// One row's cells; `history` keeps the last values that fit.
-fn cells(row: &Row, history: usize) -> [String; 10] {
+fn cells(row: &Row, history: usize) -> [String; 11] {
     let start = row.history.len().saturating_sub(history);
     [
         row.rate.method.clone(),
@@ -67,6 +68,7 @@ fn cells(row: &Row, history: usize) -> [String; 10] {
         row.p50.clone(),
         row.p99.clone(),
         row.rate.instances.to_string(),
+        row.rate.queued.to_string(),
         sparkline(&row.history[start..]),
         row.rate.last_error.clone().unwrap_or_default(),
     ]
@@ -101,7 +103,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
             .data(shown),
         spark,
     );
-    let history = usize::from(COLUMNS[8].2);
+    let history = usize::from(COLUMNS[9].2);
     let rows: Vec<TableRow<'_>> = model
         .rows()
         .into_iter()
@@ -117,7 +119,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
         .unwrap_or(0);
     let mut widths = COLUMNS.map(|(_, _, width)| Constraint::Length(width));
     widths[0] = Constraint::Length(longest.clamp(6, 60) as u16);
-    widths[9] = Constraint::Fill(1);
+    widths[10] = Constraint::Fill(1);
     let waiting = if model.ready() {
         ""
     } else {
@@ -133,7 +135,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
 }
 
 /// Cells lined up as their columns say.
-fn aligned(cells: [String; 10]) -> Vec<Cell<'static>> {
+fn aligned(cells: [String; 11]) -> Vec<Cell<'static>> {
     cells
         .into_iter()
         .zip(COLUMNS)

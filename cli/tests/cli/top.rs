@@ -76,11 +76,11 @@ async fn top_once_prints_one_frame_of_rates() {
             .nth(1)
             .is_some_and(|titles| titles.starts_with("METHOD")
                 && titles.contains("REQ/S  RUNS/S  ERR/S  HIT%")
-                && titles.contains("REQ/S HISTORY  LAST ERROR")),
+                && titles.contains("INST  QUEUE  REQ/S HISTORY  LAST ERROR")),
         "{frame}"
     );
     let sum = row(&frame, "math.Math/Sum").expect("a row for Sum");
-    // METHOD REQ/S RUNS/S ERR/S HIT% P50 P99 INST HISTORY
+    // METHOD REQ/S RUNS/S ERR/S HIT% P50 P99 INST QUEUE HISTORY
     assert!(
         rate(&sum[1]) > rate(&sum[2]),
         "cache hits are requests: {frame}"
@@ -98,7 +98,7 @@ async fn top_once_prints_one_frame_of_rates() {
     );
     let error = row(&frame, "random.Random/Error").expect("a row for Error");
     assert!(rate(&error[3]) > 0.0, "{frame}");
-    assert_eq!(error[9..], ["UNKNOWN:", "boom"], "{frame}");
+    assert_eq!(error[10..], ["UNKNOWN:", "boom"], "{frame}");
     // The busiest method comes first.
     assert!(
         frame
@@ -174,7 +174,11 @@ async fn stats_window_gives_rates() {
         rate(&sum[1]) > rate(&sum[2]) && rate(&sum[2]) > 0.0,
         "{table}"
     );
-    assert_eq!(sum[7], "1", "{table}");
+    assert_eq!(
+        sum[7..],
+        ["1", "0"],
+        "one instance, nothing queued: {table}"
+    );
     let error = row(&table, "random.Random/Error").expect("Error");
     assert!(rate(&error[3]) > 0.0, "{table}");
     let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
@@ -371,4 +375,48 @@ async fn ctrl_c_quits_top() {
     })
     .await
     .expect("the session does not panic");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_waiting_for_a_worker_show_as_queued() {
+    let (redis, bus) = crate::common::redis_and_bus().await;
+    // The worker talks to Redis through a proxy that can hold it back.
+    let proxy = redis_bus_testing::FaultProxy::start(redis.addr()).expect("the proxy starts");
+    let worker_bus = Bus::connect(&proxy.url(), BUS).await.expect("connects");
+    let _server = crate::common::serve_samples(&worker_bus).await;
+    let math = MathClient::new(&bus).with_timeout(Duration::from_secs(10));
+    math.sum(SumRequest { a: 0, b: 0 }).await.expect("answers");
+    bus.flush_stats().await.expect("sent");
+    crate::common::eventually("Sum's statistics", || async {
+        let stats = bus.discovery().stats().await.ok()?;
+        stats
+            .iter()
+            .any(|s| s.method == "math.Math/Sum" && s.calls > 0)
+            .then_some(())
+    })
+    .await;
+
+    proxy.pause_all();
+    let waiting: Vec<JoinHandle<()>> = (1..=5)
+        .map(|n| {
+            let math = math.clone();
+            tokio::spawn(async move {
+                let _ = math.sum(SumRequest { a: n, b: 0 }).await;
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = run(&redis, &["--json", "top", "--once", "--filter", "Sum"])
+        .await
+        .ok();
+    proxy.resume();
+    let sample: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(sample["methods"][0]["method"], "math.Math/Sum", "{out}");
+    // The idle worker's blocking read may have taken the first one (in
+    // Redis, its reply held back by the proxy): the others wait.
+    let queued = sample["methods"][0]["queued"].as_u64().expect("a count");
+    assert!((4..=5).contains(&queued), "{out}");
+    for call in waiting {
+        call.await.expect("the call ends");
+    }
 }
