@@ -59,7 +59,7 @@ impl<T: Message + Default> Streaming<T> {
         deadline: Instant,
         timeout: Duration,
     ) -> Self {
-        let decode: Decoder<T> = Box::new(T::decode);
+        let decode: Decoder<T> = Box::new(|encoded| T::decode(encoded));
         Streaming::new(
             replies,
             method,
