@@ -288,12 +288,12 @@ mod tests {
             ["math.Math/Sum ", "math.Math/Now "]
         );
         assert_eq!(
-            completed(&catalog, "random.Random/P"),
+            completed(&catalog, "random.Random/Pa"),
             ["random.Random/Password "]
         );
         assert_eq!(
-            completed(&catalog, "call random.Random/U"),
-            ["call random.Random/Uuid "]
+            completed(&catalog, "call random.Random/Uuids"),
+            ["call random.Random/Uuids "]
         );
         assert!(completed(&catalog, "nope.Nope/").is_empty());
     }
