@@ -11,6 +11,11 @@
 
 use std::time::Duration;
 
+use redis::{Pipeline, RedisResult, Value};
+use tokio::time::Instant;
+
+use crate::redis::shared::SharedConnection;
+
 /// How long an acknowledgement lives unless refreshed: a worker stops
 /// within about this long after its caller died.
 pub(crate) const ACK_TTL: Duration = Duration::from_secs(3);
@@ -46,6 +51,32 @@ impl Ack {
                     .and_then(|text| text.parse().ok())
                     .unwrap_or(0),
             ),
+        }
+    }
+}
+
+/// Sends `pipe` (one side's push, or its look at the other side) until a
+/// connection takes it, backing off from 20 ms to 1 s between tries, or
+/// until the next try would pass `deadline`: then the last error. Each
+/// command's reply comes back, a refused one as `Value::ServerError`. A
+/// push sent twice (its first answer lost with a connection) is harmless:
+/// both sides number what they send.
+pub(crate) async fn send_until(
+    connection: &SharedConnection,
+    pipe: &Pipeline,
+    deadline: Instant,
+    what: &str,
+) -> RedisResult<Vec<Value>> {
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        match connection.replies(pipe).await {
+            Ok(replies) => return Ok(replies),
+            Err(error) if Instant::now() + backoff >= deadline => return Err(error),
+            Err(error) => {
+                tracing::warn!(%error, "{what} failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ use redis::Value;
 use tokio::time::Instant;
 
 use crate::redis::shared::SharedConnection;
+use crate::redis::streaming::send_until;
 use crate::seam::status::Status;
 use crate::seam::stream::EncodedRequests;
 
@@ -141,22 +142,18 @@ impl Upload {
 
     /// Sends `pipe` until it goes through, or the deadline passes.
     async fn send(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, Status> {
-        let mut backoff = Duration::from_millis(20);
-        loop {
-            match self.connection.replies(pipe).await {
-                Ok(replies) => return Ok(replies),
-                Err(error) => {
-                    if Instant::now() + backoff >= self.deadline {
-                        return Err(Status::unavailable(format!(
-                            "sending the requests of the stream failed: {error}"
-                        )));
-                    }
-                    tracing::warn!(%error, key = %self.key, "sending streamed requests failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
+        send_until(
+            &self.connection,
+            pipe,
+            self.deadline,
+            "sending streamed requests",
+        )
+        .await
+        .map_err(|error| {
+            Status::unavailable(format!(
+                "sending the requests of the stream failed: {error}"
+            ))
+        })
     }
 }
 

@@ -16,7 +16,8 @@ use tokio::time::Instant;
 
 use super::core::Core;
 use crate::redis::envelope::{CallId, encode_streamed};
-use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, Ack};
+use crate::redis::shared::describe;
+use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, Ack, send_until};
 use crate::seam::status::Status;
 
 /// The most messages one push carries.
@@ -157,28 +158,24 @@ impl Pusher<'_> {
         self.read_ack(replies.last())
     }
 
-    /// Sends `pipe` until it goes through, or the deadline passes. A push
-    /// sent twice (its first answer lost with a connection) puts messages
-    /// twice; the caller drops the second copy by number.
+    /// Sends `pipe` until it goes through, or the deadline passes.
     async fn send(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, Stopped> {
-        let mut backoff = Duration::from_millis(20);
-        loop {
-            match self.core.connection.checked_replies(pipe).await {
-                Ok(replies) => return Ok(replies),
-                Err(refused) if refused.command.is_some() => {
-                    return Err(Stopped::Refused(Status::internal(format!(
-                        "the worker could not stream the reply: {refused}"
-                    ))));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, call_id = %self.to.id, "streaming a reply failed; retrying");
-                    if Instant::now() + backoff >= self.to.deadline {
-                        return Err(Stopped::Unread);
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
-            }
+        let connection = &self.core.connection;
+        let replies = send_until(connection, pipe, self.to.deadline, "streaming a reply")
+            .await
+            .map_err(|_| Stopped::Unread)?;
+        let refused = pipe
+            .cmd_iter()
+            .zip(&replies)
+            .find_map(|(command, reply)| match reply {
+                Value::ServerError(error) => Some((describe(command), error)),
+                _ => None,
+            });
+        match refused {
+            Some((command, error)) => Err(Stopped::Refused(Status::internal(format!(
+                "the worker could not stream the reply: Redis refused {command}: {error:?}"
+            )))),
+            None => Ok(replies),
         }
     }
 

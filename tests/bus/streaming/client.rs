@@ -142,11 +142,7 @@ async fn a_caller_that_dies_ends_the_handlers_requests_within_the_bound() {
         reply_client: "ghost".to_owned(),
         ..Default::default()
     };
-    let mut element = vec![9u8; 16];
-    element.extend(prost::Message::encode_to_vec(&request));
-    let _: () = common::inspect(&redis)
-        .rpush("rb:{test:random.Random@1}:queue", element)
-        .unwrap();
+    numbers::queue_as_a_dead_caller(&mut common::inspect(&redis), 9, &request);
     let started = tokio::time::Instant::now();
     common::eventually(Duration::from_secs(6), "the handler's requests end", || {
         numbers.pick_ended.lock().unwrap().is_some()
@@ -193,17 +189,7 @@ async fn killed_connections_lose_duplicate_and_reorder_no_request() {
     let made = Arc::new(AtomicU64::new(0));
     let call = tokio::spawn(async move { random.pick(pick_requests(50_000, &made)).await });
     let mut inspect = common::inspect(&redis);
-    for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let _: redis::Value = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("TYPE")
-            .arg("normal")
-            .arg("SKIPME")
-            .arg("yes")
-            .query(&mut inspect)
-            .unwrap();
-    }
+    numbers::kill_every_connection(&mut inspect).await;
     assert!(
         !call.is_finished(),
         "the connections were killed mid-stream"

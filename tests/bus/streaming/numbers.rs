@@ -17,7 +17,7 @@ use generated_examples::random::{
     ErrorReply, ErrorRequest, PasswordReply, PasswordRequest, PickReply, PickRequest, UuidReply,
     UuidRequest, UuidsRequest,
 };
-use redis_bus::{Bus, CallContext, ReplyStream, RunningServer, Server, Status, Streaming};
+use redis_bus::{Bus, CallContext, ReplyStream, RunningServer, Server, Status, Streaming, wire};
 
 /// What the service does and saw.
 #[derive(Debug, Clone, Default)]
@@ -155,6 +155,32 @@ pub fn pick_requests(
             item: n.to_string(),
         }
     })
+}
+
+/// Kills every connection to Redis but `inspect`'s (the workers', the
+/// readers', the shared ones) five times, 150 ms apart.
+pub async fn kill_every_connection(inspect: &mut redis::Connection) {
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("normal")
+            .arg("SKIPME")
+            .arg("yes")
+            .query(inspect)
+            .unwrap();
+    }
+}
+
+/// Queues `request` for random.Random on bus `test` under a call id of
+/// sixteen `id` bytes, as a caller that died right after sending it would
+/// have left it.
+pub fn queue_as_a_dead_caller(inspect: &mut redis::Connection, id: u8, request: &wire::Request) {
+    let mut element = vec![id; 16];
+    element.extend(prost::Message::encode_to_vec(request));
+    let _: () =
+        redis::Commands::rpush(inspect, "rb:{test:random.Random@1}:queue", element).unwrap();
 }
 
 /// The line a worker process prints once it serves.

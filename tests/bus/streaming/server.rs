@@ -244,19 +244,7 @@ async fn a_killed_connection_loses_duplicates_and_reorders_nothing() {
     let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(60));
     let reading = tokio::spawn(async move { read_all(&random, 50_000, 0).await });
     let mut inspect = common::inspect(&redis);
-    for _ in 0..5 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        // Every connection but this one: the worker's, the reader's, the
-        // shared ones.
-        let _: redis::Value = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("TYPE")
-            .arg("normal")
-            .arg("SKIPME")
-            .arg("yes")
-            .query(&mut inspect)
-            .unwrap();
-    }
+    numbers::kill_every_connection(&mut inspect).await;
     assert!(
         !reading.is_finished(),
         "the connections were killed mid-stream"
@@ -291,12 +279,8 @@ async fn a_caller_that_dies_mid_stream_stops_its_worker() {
         stream_window: u32::MAX,
         ..Default::default()
     };
-    let mut element = vec![7u8; 16];
-    element.extend(prost::Message::encode_to_vec(&request));
     let mut inspect = common::inspect(&redis);
-    let _: () = inspect
-        .rpush("rb:{test:random.Random@1}:queue", element)
-        .unwrap();
+    numbers::queue_as_a_dead_caller(&mut inspect, 7, &request);
     common::eventually(
         Duration::from_secs(6),
         "the worker stops streaming to a caller that is gone",
