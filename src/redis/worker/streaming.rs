@@ -43,15 +43,28 @@ pub(super) struct Destination<'a> {
 
 /// Why a stream stopped before its end.
 enum Stopped {
-    /// The deadline passed, the caller cancelled, or it died: nobody reads
-    /// a final reply.
+    /// The deadline passed or the caller cancelled: nobody reads a final
+    /// reply.
     Unread,
-    /// Redis refused a push (e.g. an ACL): the stream cannot go on.
-    Refused(Status),
+    /// The stream cannot go on, and the caller (if it still reads) is told
+    /// why: Redis refused a push (e.g. an ACL), or the caller stopped
+    /// acknowledging (dead, or cut off from Redis for longer than the
+    /// acknowledgement lives).
+    Failed(Status),
+}
+
+impl Stopped {
+    /// The final outcome of a stream that stopped so.
+    fn outcome(self) -> Option<Result<Vec<u8>, Status>> {
+        match self {
+            Stopped::Unread => None,
+            Stopped::Failed(status) => Some(Err(status)),
+        }
+    }
 }
 
 /// Sends `messages` to the caller. Returns the final outcome (`None` when
-/// nobody waits for one: deadline passed, cancelled, caller gone) and, in
+/// nobody waits for one: deadline passed, cancelled) and, in
 /// `sent`, how many messages went out.
 pub(super) async fn send_all<S>(
     core: &Core,
@@ -77,8 +90,8 @@ where
                 next = messages.next() => next,
                 () = tokio::time::sleep_until(to.deadline) => return None,
                 () = tokio::time::sleep(ACK_REFRESH) => {
-                    if pusher.look().await.is_err() {
-                        return None;
+                    if let Err(stopped) = pusher.look().await {
+                        return stopped.outcome();
                     }
                     continue;
                 }
@@ -102,10 +115,8 @@ where
         if batch.is_empty() {
             return end.map(|end| end.map(|()| Vec::new()));
         }
-        match pusher.push(&mut batch, sent).await {
-            Ok(()) => {}
-            Err(Stopped::Unread) => return None,
-            Err(Stopped::Refused(status)) => return Some(Err(status)),
+        if let Err(stopped) = pusher.push(&mut batch, sent).await {
+            return stopped.outcome();
         }
     }
 }
@@ -172,7 +183,7 @@ impl Pusher<'_> {
                 _ => None,
             });
         match refused {
-            Some((command, error)) => Err(Stopped::Refused(Status::internal(format!(
+            Some((command, error)) => Err(Stopped::Failed(Status::internal(format!(
                 "the worker could not stream the reply: Redis refused {command}: {error:?}"
             )))),
             None => Ok(replies),
@@ -195,9 +206,14 @@ impl Pusher<'_> {
                 Err(Stopped::Unread)
             }
             Ack::Missing if self.started.elapsed() < ACK_TTL => Ok(()),
+            // Told, in case it is alive but was cut off: it would otherwise
+            // wait for the rest until its deadline.
             Ack::Missing => {
                 tracing::debug!(call_id = %self.to.id, "the caller of the stream is gone");
-                Err(Stopped::Unread)
+                Err(Stopped::Failed(Status::unavailable(format!(
+                    "the caller acknowledged nothing for {} s, so the worker stopped the stream",
+                    ACK_TTL.as_secs()
+                ))))
             }
         }
     }
