@@ -32,6 +32,8 @@ async fn services_lists_live_services_and_cached_methods() {
             "1",
             "Uuid,",
             "Password,",
+            "Uuids,",
+            "Pick,",
             "Error"
         ]),
         "{out}"
