@@ -50,9 +50,14 @@ pub(crate) fn service(info: &ServiceInfo, pool: &DescriptorPool, only: Option<&s
             rpc.map(|m| (m.parent_file(), m.path().to_vec())),
             "  ",
         ));
+        let stream = |streaming: bool| if streaming { "stream " } else { "" };
         let signature = format!(
-            "  rpc {}({}) returns ({})",
-            method.name, method.request_type, method.reply_type
+            "  rpc {}({}{}) returns ({}{})",
+            method.name,
+            stream(method.client_streaming),
+            method.request_type,
+            stream(method.server_streaming),
+            method.reply_type
         );
         let options = rpc_options(method);
         if options.is_empty() {
@@ -312,6 +317,20 @@ mod tests {
     use prost_reflect::DescriptorPool;
 
     use super::*;
+
+    #[test]
+    fn streaming_rpcs_read_with_their_stream_keyword() {
+        let random = &generated_examples::random::random_bus::SERVICE;
+        let text = service(random, &random.descriptor_pool().expect("decodes"), None);
+        assert!(
+            text.contains("  rpc Uuids(random.UuidsRequest) returns (stream random.UuidReply);\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  rpc Pick(stream random.PickRequest) returns (random.PickReply);\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn services_read_as_proto_with_their_options() {
