@@ -1,6 +1,6 @@
 //! Generates the corpus the way teams do: the platform protos with a
-//! nesting include file and prost-build options, the health and keyword
-//! protos with streaming rpcs skipped.
+//! nesting include file and prost-build options, then the health and
+//! keyword protos (health's `Watch` streams its replies).
 
 fn main() -> Result<(), redis_bus_build::Error> {
     redis_bus_build::configure()
@@ -17,13 +17,11 @@ fn main() -> Result<(), redis_bus_build::Error> {
             ],
             &["proto"],
         )?;
-    redis_bus_build::configure()
-        .skip_streaming_methods(true)
-        .compile_protos(
-            &[
-                "proto/acme/health/v1/health.proto",
-                "proto/my/type/v1/keywords.proto",
-            ],
-            &["proto"],
-        )
+    redis_bus_build::configure().compile_protos(
+        &[
+            "proto/acme/health/v1/health.proto",
+            "proto/my/type/v1/keywords.proto",
+        ],
+        &["proto"],
+    )
 }

@@ -9,7 +9,8 @@
 //!   blocks, HTML-like text and lists), the `acme.platform.common.v1`
 //!   messages it imports (whose streaming service is not generated), and
 //!   `acme.wkt.v1` (every well-known type in and out);
-//! - [`health`]: a health service whose streaming `Watch` is skipped;
+//! - [`health`]: the gRPC health service, its server-streaming `Watch`
+//!   included;
 //! - [`keywords`]: the package `my.type.v1`, messages and rpcs named like
 //!   keywords, prelude types and the generated code's own methods;
 //! - [`Echoes`]: an implementation of `acme.wkt.v1.Echo` for the tests.

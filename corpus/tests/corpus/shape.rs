@@ -1,5 +1,5 @@
 //! What the corpus's build generated: only the services of the named
-//! files, without skipped streaming rpcs, with the rpc options in the docs.
+//! files, server-streaming rpcs included, with the rpc options in the docs.
 
 use redis_bus_corpus::acme::platform::inventory::v1::inventory_bus;
 use redis_bus_corpus::health::health_bus;
@@ -19,13 +19,15 @@ fn imported_files_contribute_messages_not_services() {
 }
 
 #[test]
-fn skipped_streaming_rpcs_are_absent_and_the_rest_is_served() {
+fn grpc_health_is_served_with_its_streaming_watch() {
     let names: Vec<&str> = health_bus::SERVICE
         .methods
         .iter()
         .map(|method| method.name)
         .collect();
-    assert_eq!(names, ["Check"]);
+    assert_eq!(names, ["Check", "Watch"]);
+    let watch = health_bus::SERVICE.method("Watch").expect("Watch");
+    assert!(watch.server_streaming && !watch.client_streaming);
 }
 
 #[test]
