@@ -42,7 +42,10 @@ pub(crate) async fn read(
     for reply in connection.replies(&pipe).await? {
         let live: Vec<(String, f64)> = redis::from_redis_value(reply).unwrap_or_default();
         for (instance, expires) in live {
-            let expires_in = (expires as i64 - now).max(0);
+            // Each process estimates the bus clock on its own, so a beat
+            // that just happened can look a millisecond ahead; no
+            // registration lasts longer than its TTL.
+            let expires_in = (expires as i64 - now).clamp(0, ttl_ms);
             beats.push(Heartbeat {
                 instance,
                 last_beat: Duration::from_millis((ttl_ms - expires_in).max(0) as u64),
