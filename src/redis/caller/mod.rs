@@ -164,17 +164,16 @@ impl Caller {
         if let Some(cache) = &call.cache {
             let keys = self.keys.cache(call.method.full_name);
             let method = call.method;
-            let looked = self
-                .lookup
-                .look(
-                    &keys,
-                    call.service,
-                    method.full_name,
-                    method.schema_fingerprint,
-                    &cache.text,
-                    cache.bypass,
-                )
-                .await;
+            // Boxed, so that an uncached call's future stays small.
+            let looked = Box::pin(self.lookup.look(
+                &keys,
+                call.service,
+                method.full_name,
+                method.schema_fingerprint,
+                &cache.text,
+                cache.bypass,
+            ))
+            .await;
             match looked {
                 Looked::Hit(reply) => return Ok(reply),
                 // The worker works out the entry itself from the request.

@@ -69,6 +69,21 @@ impl SchemaCheck {
         if let Some(verdict) = self.fresh(&subject) {
             return verdict;
         }
+        // Boxed: every call's future holds this one, and reading the
+        // registry is rare.
+        Box::pin(self.reach(subject, service, method, connection, keys, clock)).await
+    }
+
+    /// Reads the live schemas and reaches a verdict about `subject`.
+    async fn reach(
+        &self,
+        subject: Subject,
+        service: &'static ServiceInfo,
+        method: &'static MethodInfo,
+        connection: &mut SharedConnection,
+        keys: &Keys,
+        clock: &BusClock,
+    ) -> Result<(), Status> {
         let _reading = self.reading.lock().await;
         if let Some(verdict) = self.fresh(&subject) {
             return verdict;

@@ -233,7 +233,9 @@ async fn outcome(
             },
             sent: streamed,
         };
-        return run(core, served, method, request, id, deadline, body).await;
+        // Streams are boxed, here and below, so that a unary call's future
+        // (which every request's task holds) stays small.
+        return Box::pin(run(core, served, method, request, id, deadline, body)).await;
     }
     if method.client_streaming {
         let call_id = id.to_string();
@@ -248,7 +250,7 @@ async fn outcome(
         let body = Body::ClientStreaming {
             requests: upload::requests(source),
         };
-        let outcome = run(core, served, method, request, id, deadline, body).await;
+        let outcome = Box::pin(run(core, served, method, request, id, deadline, body)).await;
         // What the handler did not read is of no use to anyone.
         let deleted: redis::RedisResult<()> = redis::cmd("DEL")
             .arg(&upload)
@@ -279,7 +281,9 @@ async fn outcome(
         reclaimed_from: taken.reclaimed_from.as_deref(),
         deadline,
     };
-    match cached::guard(core, cached, permit).await {
+    // Boxed, as the cached path is, for the same reason.
+    let guarded = Box::pin(cached::guard(core, cached, permit)).await;
+    match guarded {
         Guard::Uncached => run(core, served, method, request, id, deadline, Body::Unary).await,
         Guard::Hit(reply) => Some(Ok(reply.to_vec())),
         Guard::Expired => None,
@@ -288,7 +292,8 @@ async fn outcome(
             generation,
             lease,
         } => {
-            let outcome = run(core, served, method, request, id, deadline, Body::Unary).await;
+            let outcome =
+                Box::pin(run(core, served, method, request, id, deadline, Body::Unary)).await;
             drop(lease);
             if let Some(Ok(reply)) = &outcome {
                 write.store = Some((entry_value(generation, reply), method.cache_ttl_seconds));
@@ -364,14 +369,17 @@ async fn run(
                     .await,
             ),
             Body::Streaming { to, sent } => {
-                let open = service.call_server_streaming(method.name, &request.payload);
-                match context.clone().scope(open).await {
-                    Ok(messages) => {
-                        let messages = context.scope_stream(messages);
-                        streaming::send_all(core, &to, messages, sent).await
+                Box::pin(async move {
+                    let open = service.call_server_streaming(method.name, &request.payload);
+                    match context.clone().scope(open).await {
+                        Ok(messages) => {
+                            let messages = context.scope_stream(messages);
+                            streaming::send_all(core, &to, messages, sent).await
+                        }
+                        Err(status) => Some(Err(status)),
                     }
-                    Err(status) => Some(Err(status)),
-                }
+                })
+                .await
             }
         }
     };
