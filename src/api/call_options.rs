@@ -57,7 +57,8 @@ impl CallOptions {
     /// [`DEFAULT_STREAM_WINDOW`](crate::DEFAULT_STREAM_WINDOW), at most
     /// [`MAX_STREAM_WINDOW`](crate::MAX_STREAM_WINDOW)): a slow reader makes
     /// the worker wait, so Redis and this process hold at most that many
-    /// messages of the stream. A larger window streams faster over a slow
+    /// messages of the stream (and on Redis at most about 1 MiB of them,
+    /// whatever the window). A larger window streams faster over a slow
     /// link; 0 means the default.
     pub fn stream_window(mut self, messages: u32) -> Self {
         self.stream_window = messages;

@@ -24,6 +24,7 @@ mod settings;
 mod shared;
 mod stats;
 mod streaming;
+mod window;
 mod worker;
 
 use std::sync::{Arc, OnceLock};

@@ -33,8 +33,10 @@ pub(crate) type EncodedRequests = Pin<Box<dyn Stream<Item = Vec<u8>> + Send + 's
 
 /// How many messages one side of a stream may send ahead of those the
 /// other has read, unless the call says otherwise
-/// (`CallOptions::stream_window`).
-pub const DEFAULT_STREAM_WINDOW: u32 = 64;
+/// (`CallOptions::stream_window`). On Redis a stream also never has more
+/// than about 1 MiB of messages waiting, whatever its window: the window
+/// binds for small messages, the megabyte for large ones.
+pub const DEFAULT_STREAM_WINDOW: u32 = 1024;
 
 /// The largest window a worker grants, whatever a request asks for: what
 /// one stream can make Redis hold is at most this many messages.

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::redis::shared::SharedConnection;
 use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, CANCELLED};
+use crate::redis::window::AckCadence;
 
 /// Keeps one call's acknowledgement; dropping it before [`ended`]
 /// (Self::ended) cancels the call.
@@ -21,22 +22,27 @@ pub(crate) struct Acknowledger {
 struct Progress {
     /// Messages read.
     read: u64,
+    /// Their bytes.
+    bytes: u64,
     /// The call ended: nothing more to acknowledge.
     ended: bool,
 }
 
 impl Acknowledger {
-    /// Starts acknowledging into `key`, at least every `window / 2`
-    /// messages read.
+    /// Starts acknowledging into `key`, at least every quarter of the
+    /// window read (in messages or in bytes, see `AckCadence`).
     pub(crate) fn start(connection: SharedConnection, key: String, window: u32) -> Acknowledger {
         let (progress, watched) = watch::channel(Progress::default());
         tokio::spawn(acknowledge(connection, key, window, watched));
         Acknowledger { progress }
     }
 
-    /// The caller has read `read` messages.
-    pub(crate) fn read(&self, read: u64) {
-        self.progress.send_modify(|progress| progress.read = read);
+    /// The caller has read `read` messages, of `bytes` bytes in all.
+    pub(crate) fn read(&self, read: u64, bytes: u64) {
+        self.progress.send_modify(|progress| {
+            progress.read = read;
+            progress.bytes = bytes;
+        });
     }
 
     /// The call ended: the key goes.
@@ -45,8 +51,8 @@ impl Acknowledger {
     }
 }
 
-/// Writes how many messages were read into `key`: when `window / 2` more
-/// were read, and every [`ACK_REFRESH`] (which keeps the key alive, and
+/// Writes how many messages were read into `key`: when a quarter of the
+/// window more was read, and every [`ACK_REFRESH`] (which keeps the key alive, and
 /// with it the worker's belief that this caller lives). When the stream is
 /// dropped the key is deleted after a stream that ended, or says
 /// [`CANCELLED`] (for [`ACK_TTL`]) after one that did not, which stops the
@@ -57,8 +63,7 @@ async fn acknowledge(
     window: u32,
     mut progress: watch::Receiver<Progress>,
 ) {
-    let step = u64::from(window / 2).max(1);
-    let mut acknowledged = None;
+    let mut cadence = AckCadence::new(window);
     let mut refresh = tokio::time::interval(ACK_REFRESH);
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ended = loop {
@@ -68,20 +73,20 @@ async fn acknowledge(
                 if changed.is_err() || now.ended {
                     break now.ended;
                 }
-                if acknowledged.is_some_and(|done| now.read < done + step) {
+                if !cadence.due(now.read, now.bytes) {
                     continue;
                 }
-                now.read
+                now
             }
-            _ = refresh.tick() => progress.borrow().read,
+            _ = refresh.tick() => *progress.borrow(),
         };
         let mut set = redis::cmd("SET");
         set.arg(&key)
-            .arg(read)
+            .arg(read.read)
             .arg("PX")
             .arg(ACK_TTL.as_millis() as u64);
         write(&connection, &set, &key).await;
-        acknowledged = Some(read);
+        cadence.acknowledged(read.read, read.bytes);
     };
     let mut last = if ended {
         redis::cmd("DEL")

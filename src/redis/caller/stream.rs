@@ -31,6 +31,8 @@ pub(crate) struct Incoming {
     method: &'static MethodInfo,
     /// How many messages were handed on.
     received: u64,
+    /// Their bytes.
+    received_bytes: u64,
     /// Whether the stream has ended.
     done: bool,
 }
@@ -38,7 +40,7 @@ pub(crate) struct Incoming {
 impl Incoming {
     /// The stream of a call registered as `registered`, whose replies come
     /// through `replies`; starts acknowledging into `ack_key`, at least
-    /// every `window / 2` messages.
+    /// every quarter window.
     pub(crate) fn start(
         replies: mpsc::UnboundedReceiver<(Position, Outcome)>,
         registered: StreamGuard,
@@ -53,6 +55,7 @@ impl Incoming {
             acknowledger: Acknowledger::start(connection, ack_key, window),
             method,
             received: 0,
+            received_bytes: 0,
             done: false,
         }
     }
@@ -120,7 +123,8 @@ impl Stream for Incoming {
             match outcome {
                 Ok(message) => {
                     this.received = seq;
-                    this.acknowledger.read(seq);
+                    this.received_bytes += message.len() as u64;
+                    this.acknowledger.read(seq, this.received_bytes);
                     return Poll::Ready(Some(Ok(message)));
                 }
                 Err(status) => return this.end(Some(status)),

@@ -2,8 +2,8 @@
 //! call's upload stream (a Redis stream, `Keys::upload`) as they come, as
 //! entries `0-1`, `0-2`, ... and then an `end` entry that counts them. The
 //! worker reads the stream and trims what it has read, so the stream's
-//! length is what the worker has not read yet: the caller sends while it is
-//! under the window and waits otherwise.
+//! length is what the worker has not read yet: the caller sends while the
+//! window (`redis::window`) has room and waits otherwise.
 //!
 //! Explicit entry ids make a resend harmless: an entry that is already
 //! there is refused as "equal or smaller" than the stream's last, and
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::redis::shared::SharedConnection;
 use crate::redis::streaming::send_until;
+use crate::redis::window::Window;
 use crate::seam::status::Status;
 use crate::seam::stream::EncodedRequests;
 
@@ -33,7 +34,8 @@ pub(crate) struct Upload {
     pub connection: SharedConnection,
     /// The call's upload stream.
     pub key: String,
-    /// How many requests may wait in Redis for the worker.
+    /// How many requests may wait in Redis for the worker (and at most
+    /// about `WINDOW_BYTES` of them).
     pub window: u32,
     /// When the caller stops waiting.
     pub deadline: Instant,
@@ -41,36 +43,34 @@ pub(crate) struct Upload {
 
 impl Upload {
     /// Sends every request of `requests`, then the end. Returns once all
-    /// are in Redis, or the status that stopped the sending.
+    /// are in Redis, or the status that stopped the sending. Requests are
+    /// taken from `requests` only while the window has room.
     pub(crate) async fn send_all(&self, mut requests: EncodedRequests) -> Result<(), Status> {
-        let mut sent = 0u64;
-        let mut waiting_in_redis = 0u64;
+        let mut window = Window::new(self.window);
         let mut batch: Vec<Vec<u8>> = Vec::new();
-        let mut ended = false;
         loop {
-            if batch.is_empty() && !ended {
-                let mut next = Some(requests.next().await);
-                while let Some(item) = next.take() {
-                    match item {
-                        Some(request) => batch.push(request),
-                        None => ended = true,
+            self.wait_for_room(&mut window).await?;
+            let mut ended = false;
+            let mut bytes = 0;
+            let mut next = Some(requests.next().await);
+            while let Some(item) = next.take() {
+                match item {
+                    Some(request) => {
+                        bytes += request.len();
+                        batch.push(request);
                     }
-                    if !ended && batch.len() < MAX_BATCH {
-                        next = requests.next().now_or_never();
-                    }
+                    None => ended = true,
+                }
+                if !ended && batch.len() < MAX_BATCH && window.has_room(batch.len(), bytes) {
+                    next = requests.next().now_or_never();
                 }
             }
-            let room = u64::from(self.window).saturating_sub(waiting_in_redis);
-            let count = (room as usize).min(batch.len());
-            if count == 0 && !batch.is_empty() {
-                waiting_in_redis = self.wait_for_room().await?;
-                continue;
+            let waiting_in_redis = self.push(&batch, window.sent(), ended).await?;
+            for request in batch.drain(..) {
+                window.record_sent(request.len());
             }
-            let end = ended && count == batch.len();
-            waiting_in_redis = self.push(&batch[..count], sent, end).await?;
-            batch.drain(..count);
-            sent += count as u64;
-            if end {
+            window.record_read(window.sent().saturating_sub(waiting_in_redis));
+            if ended {
                 return Ok(());
             }
         }
@@ -119,11 +119,11 @@ impl Upload {
         Ok(waiting(replies.last()))
     }
 
-    /// Waits until the worker has read some of what waits in Redis; returns
-    /// how many requests still wait.
-    async fn wait_for_room(&self) -> Result<u64, Status> {
+    /// Waits until the window has room, looking at how many requests wait
+    /// in Redis more and more rarely (from 1 ms to [`MAX_WAIT`]).
+    async fn wait_for_room(&self, window: &mut Window) -> Result<(), Status> {
         let mut pause = Duration::from_millis(1);
-        loop {
+        while !window.has_room(0, 0) {
             if Instant::now() + pause >= self.deadline {
                 return Err(Status::deadline_exceeded(
                     "the worker read no more requests of the stream before the deadline",
@@ -134,10 +134,9 @@ impl Upload {
             let mut pipe = redis::pipe();
             pipe.cmd("XLEN").arg(&self.key);
             let waiting_now = waiting(self.send(&pipe).await?.last());
-            if waiting_now < u64::from(self.window) {
-                return Ok(waiting_now);
-            }
+            window.record_read(window.sent().saturating_sub(waiting_now));
         }
+        Ok(())
     }
 
     /// Sends `pipe` until it goes through, or the deadline passes.

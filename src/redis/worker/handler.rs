@@ -292,8 +292,16 @@ async fn outcome(
             generation,
             lease,
         } => {
-            let outcome =
-                Box::pin(run(core, served, method, request, id, deadline, Body::Unary)).await;
+            let outcome = Box::pin(run(
+                core,
+                served,
+                method,
+                request,
+                id,
+                deadline,
+                Body::Unary,
+            ))
+            .await;
             drop(lease);
             if let Some(Ok(reply)) = &outcome {
                 write.store = Some((entry_value(generation, reply), method.cache_ttl_seconds));

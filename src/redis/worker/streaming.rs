@@ -4,9 +4,10 @@
 //! the caller cancels or dies. See `redis::streaming` for the protocol.
 //!
 //! A batch is whatever the handler has ready when the previous push
-//! returns (up to [`MAX_BATCH`]), pushed with one `RPUSH` that also renews
-//! the list's expiry and reads the acknowledgement: one round trip per
-//! batch, however fast the handler.
+//! returns (up to [`MAX_BATCH`], and only while the window has room, so
+//! the worker holds no more than the window either), pushed with one
+//! `RPUSH` that also renews the list's expiry and reads the
+//! acknowledgement: one round trip per batch, however fast the handler.
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::core::Core;
 use crate::redis::envelope::{CallId, encode_streamed};
 use crate::redis::shared::describe;
 use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, Ack, send_until};
+use crate::redis::window::Window;
 use crate::seam::status::Status;
 
 /// The most messages one push carries.
@@ -79,12 +81,15 @@ where
         core,
         to,
         started: Instant::now(),
-        acknowledged: 0,
+        window: Window::new(to.window),
     };
     let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut end: Option<Result<(), Status>> = None;
     loop {
         if batch.is_empty() && end.is_none() {
+            if let Err(stopped) = pusher.wait_for_room().await {
+                return stopped.outcome();
+            }
             // Wait for the next message, looking at the caller now and then.
             let next = tokio::select! {
                 next = messages.next() => next,
@@ -97,17 +102,23 @@ where
                 }
             };
             let mut next = Some(next);
-            // Then take whatever else is ready.
+            let mut bytes = 0;
+            // Then take whatever else is ready and fits the window.
             while let Some(item) = next.take() {
                 match item {
                     Some(Ok(message)) => {
-                        let seq = *sent + batch.len() as u64 + 1;
-                        batch.push(encode_streamed(to.id, seq, message));
+                        let seq = pusher.window.sent() + batch.len() as u64 + 1;
+                        let encoded = encode_streamed(to.id, seq, message);
+                        bytes += encoded.len();
+                        batch.push(encoded);
                     }
                     Some(Err(status)) => end = Some(Err(status)),
                     None => end = Some(Ok(())),
                 }
-                if end.is_none() && batch.len() < MAX_BATCH {
+                if end.is_none()
+                    && batch.len() < MAX_BATCH
+                    && pusher.window.has_room(batch.len(), bytes)
+                {
                     next = messages.next().now_or_never();
                 }
             }
@@ -115,7 +126,10 @@ where
         if batch.is_empty() {
             return end.map(|end| end.map(|()| Vec::new()));
         }
-        if let Err(stopped) = pusher.push(&mut batch, sent).await {
+        let pushed = pusher.push(&batch).await;
+        batch.clear();
+        *sent = pusher.window.sent();
+        if let Err(stopped) = pushed {
             return stopped.outcome();
         }
     }
@@ -128,36 +142,39 @@ struct Pusher<'a> {
     /// When the stream started: before [`ACK_TTL`] has passed, a missing
     /// acknowledgement means the caller has not written one yet.
     started: Instant,
-    /// How many messages the caller has read, as it last said.
-    acknowledged: u64,
+    /// What was sent and not yet read.
+    window: Window,
 }
 
 impl Pusher<'_> {
-    /// Pushes the front of `batch` that fits the window (waiting while
-    /// none does), and removes it from `batch`.
-    async fn push(&mut self, batch: &mut Vec<Vec<u8>>, sent: &mut u64) -> Result<(), Stopped> {
+    /// Waits until the window has room, looking at the acknowledgement
+    /// more and more rarely (from 1 ms to [`MAX_WAIT`]) while it has none.
+    async fn wait_for_room(&mut self) -> Result<(), Stopped> {
         let mut wait = Duration::from_millis(1);
-        let room = loop {
-            let room = (self.acknowledged + u64::from(self.to.window)).saturating_sub(*sent);
-            if room > 0 {
-                break (room as usize).min(batch.len());
-            }
+        while !self.window.has_room(0, 0) {
             if Instant::now() + wait >= self.to.deadline {
                 return Err(Stopped::Unread);
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(MAX_WAIT);
             self.look().await?;
-        };
+        }
+        Ok(())
+    }
+
+    /// Pushes `batch` (which fits the window) and reads the
+    /// acknowledgement in the same round trip.
+    async fn push(&mut self, batch: &[Vec<u8>]) -> Result<(), Stopped> {
         let mut pipe = redis::pipe();
-        pipe.cmd("RPUSH").arg(self.to.replies).arg(&batch[..room]);
+        pipe.cmd("RPUSH").arg(self.to.replies).arg(batch);
         pipe.cmd("PEXPIRE")
             .arg(self.to.replies)
             .arg(self.core.settings.reply_ttl.as_millis() as u64);
         pipe.cmd("GET").arg(&self.to.ack_key);
         let replies = self.send(&pipe).await?;
-        batch.drain(..room);
-        *sent += room as u64;
+        for message in batch {
+            self.window.record_sent(message.len());
+        }
         self.read_ack(replies.last())
     }
 
@@ -198,7 +215,7 @@ impl Pusher<'_> {
         };
         match Ack::parse(value) {
             Ack::Read(read) => {
-                self.acknowledged = self.acknowledged.max(read);
+                self.window.record_read(read);
                 Ok(())
             }
             Ack::Cancelled => {

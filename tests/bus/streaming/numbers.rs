@@ -24,6 +24,9 @@ use redis_bus::{Bus, CallContext, ReplyStream, RunningServer, Server, Status, St
 pub struct Numbers {
     /// `Uuids` fails with `NOT_FOUND` after this many messages.
     pub fail_after: Option<u32>,
+    /// `Uuids` pads each number with this many spaces (a stream of large
+    /// messages).
+    pub padding: usize,
     /// `Pick` answers after reading this many requests.
     pub pick_at_most: Option<u64>,
     /// `Pick` waits this long after each request.
@@ -64,6 +67,7 @@ impl Random for Numbers {
     async fn uuids(&self, request: UuidsRequest) -> Result<ReplyStream<UuidReply>, Status> {
         let interval = Duration::from_millis(request.interval_ms.into());
         let fail_after = self.fail_after;
+        let padding = self.padding;
         let made = Arc::clone(&self.made);
         let flag = DropFlag(Arc::clone(&self.dropped));
         let tenant_seen = Arc::clone(&self.tenant_seen);
@@ -86,7 +90,7 @@ impl Random for Numbers {
                 }
                 made.fetch_add(1, Ordering::SeqCst);
                 Ok(UuidReply {
-                    uuid: n.to_string(),
+                    uuid: format!("{n}{}", " ".repeat(padding)),
                 })
             }
         });
