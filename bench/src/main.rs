@@ -1,13 +1,17 @@
 //! The redis-bus benchmark: the same echo call over Redis PING, a
 //! hand-written list RPC, redis-bus, NATS request-reply and tonic, side by
-//! side, in interleaved rounds; see `BENCHMARKS.md` for how to read it.
+//! side, in interleaved rounds, with redis-bus's and tonic's streams next
+//! to them; and two separate modes, scaling (1, 2, 4... worker and client
+//! processes) and Redis Cluster. See `BENCHMARKS.md` for how to read it.
 //!
 //! One command runs everything: `cargo run --release -p redis-bus-bench`.
 //! It starts its own `redis-server` and `nats-server` on free loopback
 //! ports and re-executes itself for every worker (`serve`) and every client
 //! (`measure`), so that each has its own runtime and its own peak RSS.
 //!
-//! Layout: `orchestrator` (rounds, one run of a system), `subprocess` (the
+//! Layout: `orchestrator` (rounds, one run of a system), `fleet` (many
+//! workers and clients at once), `scaling` and `cluster` (the two modes
+//! built on it), `subprocess` (the
 //! processes it starts of itself), `worker` and `client` (the two kinds of
 //! such process), `daemons` (redis-server, nats-server), `systems` (one
 //! module per system compared), `load` (the load generator), `sample` and
@@ -16,14 +20,17 @@
 //! it).
 
 mod client;
+mod cluster;
 mod cpu;
 mod daemons;
+mod fleet;
 mod load;
 mod machine;
 mod memory;
 mod orchestrator;
 mod report;
 mod sample;
+mod scaling;
 mod stats;
 mod subprocess;
 mod systems;
@@ -59,6 +66,10 @@ enum Command {
     /// Measures one system and prints the sample as JSON (a client process).
     #[command(hide = true)]
     Measure(client::MeasureArgs),
+    /// Loads one system as one client of a fleet and prints its share as
+    /// JSON (a client process of the scaling and cluster modes).
+    #[command(hide = true)]
+    Share(client::ShareArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +91,7 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Serve(args)) => worker::serve(args).await,
             Some(Command::Measure(args)) => client::measure_and_print(args).await,
+            Some(Command::Share(args)) => client::share_and_print(args).await,
             None => orchestrator::run_until_interrupted(cli.run).await,
         }
     });

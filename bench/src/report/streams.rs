@@ -1,0 +1,170 @@
+//! The streaming systems' tables: messages per second (streams completed
+//! per second times the messages of a stream) with 1 and with N concurrent
+//! streams, next to the same messages sent as redis-bus unary calls; and
+//! each redis-bus stream divided by its peers.
+
+use std::fmt::{self, Write as _};
+
+use super::medians::Medians;
+use super::{Report, mib, rate, ratio};
+use crate::systems::{STREAM_COMPARISONS, STREAM_MESSAGES, System};
+
+/// One row's figures, in messages.
+struct PerMessage {
+    /// Messages per second one at a time: 1 stream, or 1 unary call in
+    /// flight.
+    alone: Option<f64>,
+    /// Messages per second under the heaviest load.
+    loaded: Option<f64>,
+    /// CPU time per message under the heaviest load, microseconds:
+    /// client, worker, daemon.
+    cpu_us: [Option<f64>; 3],
+}
+
+impl PerMessage {
+    /// The figures of `medians` of `system`, per message.
+    fn of(system: System, medians: &Medians) -> PerMessage {
+        let messages = f64::from(system.messages_per_call());
+        let first = medians.calls_per_s.first().copied().flatten();
+        let last = medians.calls_per_s.last().copied().flatten();
+        PerMessage {
+            alone: first.map(|calls| calls * messages),
+            loaded: last.map(|calls| calls * messages),
+            cpu_us: medians.heaviest_cpu_us.map(|us| us.map(|us| us / messages)),
+        }
+    }
+
+    /// Total CPU time per message under the heaviest load.
+    fn cpu_total(&self) -> f64 {
+        self.cpu_us.iter().flatten().sum()
+    }
+}
+
+impl Report<'_> {
+    /// Concurrent streams of the heaviest streaming load.
+    fn heaviest_streams(&self) -> usize {
+        self.streams.last().copied().unwrap_or(1)
+    }
+
+    /// Messages per second of the streaming systems at `payload`, and of
+    /// redis-bus unary calls of the same messages.
+    pub(super) fn streams_table(&self, f: &mut fmt::Formatter<'_>, payload: usize) -> fmt::Result {
+        let n = self.heaviest_streams();
+        writeln!(
+            f,
+            "### Streams, {payload} B: messages per second (medians; {STREAM_MESSAGES} messages \
+             per stream, {} s per measurement)\n",
+            self.stream_seconds
+        )?;
+        writeln!(
+            f,
+            "| system | 1 stream | {n} streams | one stream (p50) | CPU per message at {n} \
+             streams: client | worker | Redis | total | worker peak RSS | client peak RSS |"
+        )?;
+        writeln!(f, "| --- |{}", " ---: |".repeat(10))?;
+        let mut rows: Vec<System> = self.streaming.clone();
+        if self.systems.contains(&System::RedisBus) {
+            rows.push(System::RedisBus);
+        }
+        for system in rows {
+            let Some(m) = self.medians(system, payload) else {
+                writeln!(f, "| {} | not run |", system.label())?;
+                continue;
+            };
+            let figures = PerMessage::of(system, &m);
+            let label = if system.is_streaming() {
+                system.label().to_owned()
+            } else {
+                format!(
+                    "{} (unary calls: 1 and {} in flight)",
+                    system.label(),
+                    self.heaviest
+                )
+            };
+            let cell = |rate_per_s: Option<f64>| rate_per_s.map_or("-".into(), rate);
+            let mut row = format!(
+                "| {label} | {} | {} | {} |",
+                cell(figures.alone),
+                cell(figures.loaded),
+                duration(m.p50_us)
+            );
+            for us in figures.cpu_us {
+                let _ = write!(row, " {} |", us.map_or("-".into(), |us| format!("{us:.2}")));
+            }
+            let worker = m.worker_kib.map_or_else(|| "-".into(), mib);
+            let _ = write!(
+                row,
+                " {:.2} | {worker} | {} |",
+                figures.cpu_total(),
+                mib(m.client_kib)
+            );
+            writeln!(f, "{row}")?;
+        }
+        writeln!(
+            f,
+            "\n(a stream is one call of the load generator: messages per second are streams per \
+             second times {STREAM_MESSAGES}; \"one stream\" is the time of a whole stream, one \
+             at a time; every message is checked; redis-bus streams use the default window of 64 \
+             messages; peak RSS under {n} streams)\n"
+        )
+    }
+
+    /// Each redis-bus stream divided by its peers at `payload`, in messages
+    /// per second.
+    pub(super) fn stream_ratios_table(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        payload: usize,
+    ) -> fmt::Result {
+        let pairs: Vec<_> = STREAM_COMPARISONS
+            .iter()
+            .filter_map(|&(ours, peer)| {
+                let us = PerMessage::of(ours, &self.medians(ours, payload)?);
+                let them = PerMessage::of(peer, &self.medians(peer, payload)?);
+                Some((ours, peer, us, them))
+            })
+            .collect();
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let n = self.heaviest_streams();
+        writeln!(f, "### Streams ÷ peer, {payload} B (messages per second)\n")?;
+        writeln!(
+            f,
+            "Messages per second: higher is better; CPU per message: lower is better. Against \
+             unary calls, 1 stream is divided by 1 call in flight and {n} streams by {} calls in \
+             flight.\n",
+            self.heaviest
+        )?;
+        writeln!(
+            f,
+            "| ours ÷ peer | 1 stream | {n} streams | CPU per message at {n} streams |"
+        )?;
+        writeln!(f, "| --- | ---: | ---: | ---: |")?;
+        for (ours, peer, us, them) in pairs {
+            let divided = |ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
+                (Some(ours), Some(theirs)) => ratio(ours, theirs),
+                _ => "-".into(),
+            };
+            writeln!(
+                f,
+                "| {} ÷ {} | {} | {} | {} |",
+                ours.label(),
+                peer.label(),
+                divided(us.alone, them.alone),
+                divided(us.loaded, them.loaded),
+                ratio(us.cpu_total(), them.cpu_total())
+            )?;
+        }
+        writeln!(f)
+    }
+}
+
+/// `123 us`, or `12.3 ms` from 10 ms on.
+fn duration(us: f64) -> String {
+    if us >= 10_000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} us")
+    }
+}
