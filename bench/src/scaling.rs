@@ -50,7 +50,7 @@ pub async fn run(args: &RunArgs) -> Result<()> {
             for &system in &order {
                 for &processes in &args.scale {
                     let what = format!(
-                        "round {}, {system}, {payload} B, {processes} workers and clients",
+                        "round {}, {system}, {payload} B, n = {processes}",
                         round + 1
                     );
                     daemons.flush_redis().await?;

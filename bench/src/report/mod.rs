@@ -99,6 +99,7 @@ impl fmt::Display for Report<'_> {
         self.targets_table(f)?;
         self.rounds_table(f)?;
         if !self.streaming.is_empty() {
+            writeln!(f)?;
             for &payload in self.payloads {
                 self.streams_table(f, payload)?;
             }
