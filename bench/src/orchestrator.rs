@@ -183,11 +183,8 @@ async fn compare(args: RunArgs) -> Result<()> {
 
 /// Refuses arguments that would measure nothing.
 fn check(args: &RunArgs) -> Result<()> {
-    if !(args.seconds > 0.0 && args.warmup >= 0.0) {
-        bail!("--seconds must be positive and --warmup not negative");
-    }
-    if !(args.stream_seconds > 0.0) {
-        bail!("--stream-seconds must be positive");
+    if !(args.seconds > 0.0 && args.stream_seconds > 0.0 && args.warmup >= 0.0) {
+        bail!("--seconds and --stream-seconds must be positive, and --warmup not negative");
     }
     if args.payloads.is_empty() || args.systems.is_empty() {
         bail!("give at least one payload size and one system");

@@ -115,10 +115,10 @@ impl fmt::Display for Report<'_> {
 pub fn one_line(sample: &Sample) -> String {
     // A streaming system's rates are of messages: streams times messages.
     let messages = f64::from(sample.system.messages_per_call());
-    let unit = if sample.system.is_streaming() {
-        " msgs"
+    let (unit, load) = if sample.system.is_streaming() {
+        (" msgs", "streams")
     } else {
-        ""
+        ("", "in flight")
     };
     let mut line = format!(
         "seq p50 {:.0} us, p99 {:.0} us, {}{unit}",
@@ -129,7 +129,7 @@ pub fn one_line(sample: &Sample) -> String {
     for loaded in &sample.loaded {
         let _ = write!(
             line,
-            "; {} in flight {}{unit}",
+            "; {} {load} {}{unit}",
             loaded.in_flight,
             rate(loaded.calls_per_s * messages)
         );

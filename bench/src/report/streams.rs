@@ -188,3 +188,102 @@ fn duration(us: f64) -> String {
         format!("{us:.0} us")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::orchestrator::RunArgs;
+    use crate::sample::{CpuUse, Loaded, PeakRss, Sample, Sequential};
+
+    /// The benchmark's command line, to get the default arguments.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    /// CPU time per call of the client alone.
+    fn cpu(client_us: f64) -> CpuUse {
+        CpuUse {
+            client_us,
+            worker_us: Some(0.0),
+            daemon_us: Some(0.0),
+            elsewhere_cores: 0.0,
+        }
+    }
+
+    /// A sample of `system` at 64 B: `alone` calls/s one at a time, and
+    /// `(in flight, calls/s, client CPU per call)` for each load.
+    fn sample(system: System, alone: f64, loads: &[(usize, f64, f64)]) -> Sample {
+        Sample {
+            system,
+            payload: 64,
+            sequential: Sequential {
+                p50_us: 1e6 / alone,
+                p99_us: 1e6 / alone,
+                calls_per_s: alone,
+                calls: 1,
+                cpu: cpu(0.0),
+            },
+            loaded: loads
+                .iter()
+                .map(|&(in_flight, calls_per_s, client_us)| Loaded {
+                    in_flight,
+                    calls_per_s,
+                    cpu: cpu(client_us),
+                })
+                .collect(),
+            peak_rss: PeakRss {
+                in_flight: 1,
+                client_kib: 1024,
+                worker_kib: Some(1024),
+            },
+        }
+    }
+
+    #[test]
+    fn streams_are_reported_in_messages_and_divided_by_unary_calls() {
+        let mut args = Cli::parse_from(["bench"]).run;
+        args.payloads = vec![64];
+        let samples = [
+            // 20 streams/s alone, 300 under 16 streams: 20k and 300k msgs/s;
+            // 1000 us of client CPU per stream: 1 us per message.
+            sample(System::RedisBusStream, 20.0, &[(16, 300.0, 1000.0)]),
+            sample(
+                System::RedisBus,
+                5000.0,
+                &[(64, 50_000.0, 8.0), (256, 90_000.0, 4.0)],
+            ),
+        ];
+        let systems = [System::RedisBusStream, System::RedisBus];
+        let report = Report::new(&samples, &systems, &args).to_string();
+        let row = |start: &str| {
+            report
+                .lines()
+                .find(|line| line.starts_with(start))
+                .unwrap_or_else(|| panic!("no row {start:?} in:\n{report}"))
+                .to_owned()
+        };
+        assert!(
+            row("| redis-bus stream |")
+                .starts_with("| redis-bus stream | 20.0k/s | 300.0k/s | 50.0 ms | 1.00 |"),
+            "{report}"
+        );
+        assert!(
+            row("| redis-bus unary (1 and 256 calls in flight) |").contains("| 5.0k/s | 90.0k/s |"),
+            "{report}"
+        );
+        // 20k ÷ 5k alone, 300k ÷ 90k loaded, 1 us ÷ 4 us of CPU per message.
+        assert_eq!(
+            row("| redis-bus stream ÷ redis-bus unary |"),
+            "| redis-bus stream ÷ redis-bus unary | 4.00x | 3.33x | 0.25x |"
+        );
+        // The unary tables leave the streams out.
+        assert!(
+            !report.contains("| redis-bus stream | 50000 us"),
+            "{report}"
+        );
+    }
+}
