@@ -39,6 +39,9 @@ pub struct MeasureArgs {
     /// The Redis or NATS server, whose CPU time is measured too.
     #[arg(long)]
     pub daemon_pid: Option<u32>,
+    /// Flow-control window of a redis-bus stream, in messages.
+    #[arg(long, default_value_t = redis_bus::DEFAULT_STREAM_WINDOW)]
+    pub stream_window: u32,
 }
 
 /// Measures the system of `args` and prints the sample as one JSON line.
@@ -50,6 +53,7 @@ pub async fn measure_and_print(args: MeasureArgs) -> Result<()> {
         in_flight: args.in_flight,
         worker_pid: args.worker_pid,
         daemon_pid: args.daemon_pid,
+        stream_window: args.stream_window,
     };
     let sample = systems::measure(args.system, &args.target, &plan).await?;
     println!("{}", serde_json::to_string(&sample)?);

@@ -38,6 +38,8 @@ pub struct Plan {
     pub worker_pid: Option<u32>,
     /// The Redis or NATS server, if the system goes through one.
     pub daemon_pid: Option<u32>,
+    /// Flow-control window of a redis-bus stream, in messages.
+    pub stream_window: u32,
 }
 
 impl Plan {

@@ -68,6 +68,11 @@ pub struct RunArgs {
     /// many messages and the default run must stay short.
     #[arg(long, default_value_t = 1.0)]
     pub stream_seconds: f64,
+    /// Flow-control window of the redis-bus streams: how many messages one
+    /// side may send ahead of those the other has read.
+    #[arg(long, default_value_t = redis_bus::DEFAULT_STREAM_WINDOW,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(redis_bus::MAX_STREAM_WINDOW)))]
+    pub stream_window: u32,
     /// Instead of the comparison: the scaling mode, with this many worker
     /// processes and as many client processes per configuration, comma
     /// separated (e.g. `1,2,4`).
@@ -299,6 +304,7 @@ async fn measure(
         format!("--seconds={seconds}"),
         format!("--warmup={}", args.warmup),
         format!("--in-flight={}", in_flight.join(",")),
+        format!("--stream-window={}", args.stream_window),
     ];
     command.extend(pids.worker.map(|pid| format!("--worker-pid={pid}")));
     command.extend(pids.daemon.map(|pid| format!("--daemon-pid={pid}")));

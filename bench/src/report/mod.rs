@@ -38,6 +38,8 @@ pub struct Report<'a> {
     streams: Vec<usize>,
     /// Seconds of each streaming measurement.
     stream_seconds: f64,
+    /// Flow-control window of the redis-bus streams, in messages.
+    stream_window: u32,
 }
 
 impl<'a> Report<'a> {
@@ -59,6 +61,7 @@ impl<'a> Report<'a> {
             heaviest,
             streams: loads(&args.streams),
             stream_seconds: args.stream_seconds,
+            stream_window: args.stream_window,
         }
     }
 }

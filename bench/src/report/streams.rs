@@ -104,8 +104,9 @@ impl Report<'_> {
             f,
             "\n(a stream is one call of the load generator: messages per second are streams per \
              second times {STREAM_MESSAGES}; \"one stream\" is the time of a whole stream, one \
-             at a time; every message is checked; redis-bus streams use the default window of 64 \
-             messages; peak RSS under {n} streams)\n"
+             at a time; every message is checked; redis-bus streams use a window of {} \
+             messages; peak RSS under {n} streams)\n",
+            self.stream_window
         )
     }
 

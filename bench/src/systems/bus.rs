@@ -7,7 +7,7 @@ use std::future::Future;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use redis_bus::{Bus, ReplyStream, Server, Status, Streaming};
+use redis_bus::{Bus, CallOptions, ReplyStream, Server, Status, Streaming};
 
 use super::{Caller, DEFAULT_BUS, STREAM_MESSAGES, check_count, check_echo};
 use crate::load::is_payload;
@@ -191,18 +191,26 @@ impl Caller for CacheHitCaller {
 }
 
 /// Calls `EchoStream`: one call is a stream of [`STREAM_MESSAGES`] echoes,
-/// read with the default flow-control window.
+/// read with the run's flow-control window.
 #[derive(Clone)]
 pub struct StreamCaller {
     /// The generated client.
     client: EchoClient,
 }
 
-/// Connects a streaming client to the bus at `url`.
-pub async fn connect_stream(url: &str) -> Result<StreamCaller> {
+/// Connects a streaming client to the bus at `url`, with a flow-control
+/// window of `window` messages.
+pub async fn connect_stream(url: &str, window: u32) -> Result<StreamCaller> {
     Ok(StreamCaller {
-        client: client(url, DEFAULT_BUS, false).await?,
+        client: streaming_client(url, window).await?,
     })
+}
+
+/// A client of the echo service whose streams have a window of `window`
+/// messages.
+async fn streaming_client(url: &str, window: u32) -> Result<EchoClient> {
+    let client = client(url, DEFAULT_BUS, false).await?;
+    Ok(client.with_options(CallOptions::new().stream_window(window)))
 }
 
 impl Caller for StreamCaller {
@@ -236,10 +244,11 @@ pub struct UploadCaller {
     client: EchoClient,
 }
 
-/// Connects an uploading client to the bus at `url`.
-pub async fn connect_upload(url: &str) -> Result<UploadCaller> {
+/// Connects an uploading client to the bus at `url`, asking for a window
+/// of `window` messages.
+pub async fn connect_upload(url: &str, window: u32) -> Result<UploadCaller> {
     Ok(UploadCaller {
-        client: client(url, DEFAULT_BUS, false).await?,
+        client: streaming_client(url, window).await?,
     })
 }
 

@@ -246,11 +246,11 @@ pub async fn measure(system: System, target: &str, plan: &Plan) -> Result<Sample
             load::measure(system, caller, plan).await
         }
         System::RedisBusStream => {
-            let caller = bus::connect_stream(target).await?;
+            let caller = bus::connect_stream(target, plan.stream_window).await?;
             load::measure(system, caller, plan).await
         }
         System::RedisBusUpload => {
-            let caller = bus::connect_upload(target).await?;
+            let caller = bus::connect_upload(target, plan.stream_window).await?;
             load::measure(system, caller, plan).await
         }
         System::TonicStream => {
