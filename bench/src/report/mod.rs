@@ -90,25 +90,28 @@ impl fmt::Display for Report<'_> {
              of {}; the busiest used {busiest:.2} cores\n",
             self.samples.len()
         )?;
-        for &payload in self.payloads {
-            self.medians_table(f, payload)?;
-        }
-        for &payload in self.payloads {
-            self.cpu_table(f, payload)?;
-        }
-        for &payload in self.payloads {
-            self.ratios_table(f, payload)?;
-        }
-        self.targets_table(f)?;
-        self.rounds_table(f)?;
-        if !self.streaming.is_empty() {
+        if !self.systems.is_empty() {
+            for &payload in self.payloads {
+                self.medians_table(f, payload)?;
+            }
+            for &payload in self.payloads {
+                self.cpu_table(f, payload)?;
+            }
+            for &payload in self.payloads {
+                self.ratios_table(f, payload)?;
+            }
+            self.targets_table(f)?;
+            self.rounds_table(f)?;
             writeln!(f)?;
+        }
+        if !self.streaming.is_empty() {
             for &payload in self.payloads {
                 self.streams_table(f, payload)?;
             }
             for &payload in self.payloads {
                 self.stream_ratios_table(f, payload)?;
             }
+            self.stream_rounds_table(f)?;
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The streaming systems' tables: messages per second (streams completed
 //! per second times the messages of a stream) with 1 and with N concurrent
-//! streams, next to the same messages sent as redis-bus unary calls; and
-//! each redis-bus stream divided by its peers.
+//! streams, next to the same messages sent as redis-bus unary calls; each
+//! redis-bus stream divided by its peers; and every round, to judge the
+//! noise.
 
 use std::fmt::{self, Write as _};
 
@@ -158,6 +159,33 @@ impl Report<'_> {
             )?;
         }
         writeln!(f)
+    }
+}
+
+impl Report<'_> {
+    /// Every round's messages per second under the heaviest streaming load.
+    pub(super) fn stream_rounds_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.heaviest_streams();
+        writeln!(f, "### {n} streams, every round (messages/s)\n")?;
+        let sizes: String = self.payloads.iter().map(|p| format!(" {p} B |")).collect();
+        writeln!(f, "| system |{sizes}")?;
+        writeln!(f, "| --- |{}", " --- |".repeat(self.payloads.len()))?;
+        for &system in &self.streaming {
+            let messages = f64::from(system.messages_per_call());
+            let mut row = format!("| {} |", label(system));
+            for &payload in self.payloads {
+                let rounds: Vec<String> = self
+                    .samples
+                    .iter()
+                    .filter(|s| s.system == system && s.payload == payload)
+                    .filter_map(|s| s.loaded.iter().find(|l| l.in_flight == n))
+                    .map(|loaded| rate(loaded.calls_per_s * messages))
+                    .collect();
+                let _ = write!(row, " {} |", rounds.join(", "));
+            }
+            writeln!(f, "{row}")?;
+        }
+        Ok(())
     }
 }
 
