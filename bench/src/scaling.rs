@@ -166,3 +166,33 @@ fn table(
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// The benchmark's command line, to get the default arguments.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn the_table_shows_medians_per_process_count_and_the_growth() {
+        let args = Cli::parse_from(["bench", "--scale", "1,2", "--payloads", "64"]).run;
+        let bus = order_of(System::RedisBus);
+        let rates = BTreeMap::from([
+            ((bus, 64, 1), vec![9_000.0, 10_000.0, 30_000.0]),
+            ((bus, 64, 2), vec![15_000.0]),
+        ]);
+        let table = table(&rates, &args.scale, &args);
+        assert!(
+            table.contains("| redis-bus | 64 B | 10.0k/s | 15.0k/s | 1.50x |"),
+            "{table}"
+        );
+        assert!(table.contains("| system | payload | n = 1 | n = 2 | n = 2 ÷ n = 1 |"));
+    }
+}
