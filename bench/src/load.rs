@@ -1,6 +1,7 @@
 //! The load generator: one client of one system, measured one call at a
 //! time, then with many calls in flight, with the CPU time and peak memory
-//! that cost.
+//! that cost; or one client's share of a fleet's load (the scaling and
+//! cluster modes).
 //!
 //! Every call is made from a spawned task, never from the task that
 //! `block_on` drives on the main thread: a loop there pays a cross-thread
@@ -9,15 +10,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use crate::cpu::Watched;
 use crate::memory;
-use crate::sample::{Loaded, PeakRss, Sample, Sequential};
+use crate::sample::{Loaded, PeakRss, Sample, Sequential, Share};
 use crate::stats::percentile;
 use crate::systems::{Caller, System};
 
@@ -37,6 +38,8 @@ pub struct Plan {
     pub worker_pid: Option<u32>,
     /// The Redis or NATS server, if the system goes through one.
     pub daemon_pid: Option<u32>,
+    /// Flow-control window of a redis-bus stream, in messages.
+    pub stream_window: u32,
 }
 
 impl Plan {
@@ -142,30 +145,14 @@ async fn concurrent<C: Caller>(
     plan: &Plan,
 ) -> Result<Loaded> {
     let watched = plan.watched();
-    let completed = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = JoinSet::new();
-    for _ in 0..in_flight {
-        let (caller, payload) = (caller.clone(), payload.clone());
-        let (completed, stop) = (Arc::clone(&completed), Arc::clone(&stop));
-        tasks.spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                caller.call(&payload).await?;
-                completed.fetch_add(1, Ordering::Relaxed);
-            }
-            anyhow::Ok(())
-        });
-    }
+    let callers = Callers::start(caller, payload, in_flight);
     tokio::time::sleep(plan.warmup).await;
-    let (before, started) = (completed.load(Ordering::Relaxed), Instant::now());
+    let (before, started) = (callers.completed(), Instant::now());
     let cpu_before = watched.snapshot()?;
     tokio::time::sleep(plan.duration).await;
-    let (after, elapsed) = (completed.load(Ordering::Relaxed), started.elapsed());
+    let (after, elapsed) = (callers.completed(), started.elapsed());
     let cpu_after = watched.snapshot()?;
-    stop.store(true, Ordering::Relaxed);
-    while let Some(task) = tasks.join_next().await {
-        task.context("a calling task panicked")??;
-    }
+    callers.stop().await?;
     let calls = after - before;
     Ok(Loaded {
         in_flight,
@@ -174,8 +161,122 @@ async fn concurrent<C: Caller>(
     })
 }
 
+/// What one client process of a fleet (the scaling and cluster modes)
+/// measures: its calls during a window that every process of the fleet
+/// shares, so that their rates add up.
+#[derive(Debug, Clone)]
+pub struct SharePlan {
+    /// Payload bytes per call.
+    pub payload: usize,
+    /// Calls in flight of this process.
+    pub in_flight: usize,
+    /// When the window starts (calls run from the start of the process, so
+    /// the time before is the warm-up).
+    pub start_at: SystemTime,
+    /// How long the window lasts.
+    pub duration: Duration,
+}
+
+/// Keeps `plan.in_flight` calls going and counts those completed during
+/// the fleet's window.
+pub async fn share<C: Caller>(caller: C, plan: &SharePlan) -> Result<Share> {
+    let payload = payload(plan.payload);
+    let callers = Callers::start(&caller, &payload, plan.in_flight);
+    let Ok(wait) = plan.start_at.duration_since(SystemTime::now()) else {
+        bail!("this client was ready only after the fleet's measurement had started");
+    };
+    tokio::time::sleep(wait).await;
+    let (before, started) = (callers.completed(), Instant::now());
+    tokio::time::sleep(plan.duration).await;
+    let (after, elapsed) = (callers.completed(), started.elapsed());
+    callers.stop().await?;
+    Ok(Share {
+        calls: after - before,
+        seconds: elapsed.as_secs_f64(),
+    })
+}
+
+/// Tasks calling in a loop until stopped, counting their calls.
+struct Callers {
+    /// Calls completed so far, by every task.
+    completed: Arc<AtomicU64>,
+    /// Tells the tasks to stop after their current call.
+    stop: Arc<AtomicBool>,
+    /// The tasks.
+    tasks: JoinSet<Result<()>>,
+}
+
+impl Callers {
+    /// Starts `in_flight` tasks, each calling `caller` with `payload` in a
+    /// loop.
+    fn start<C: Caller>(caller: &C, payload: &Bytes, in_flight: usize) -> Callers {
+        let completed = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = JoinSet::new();
+        for _ in 0..in_flight {
+            let (caller, payload) = (caller.clone(), payload.clone());
+            let (completed, stop) = (Arc::clone(&completed), Arc::clone(&stop));
+            tasks.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    caller.call(&payload).await?;
+                    completed.fetch_add(1, Ordering::Relaxed);
+                }
+                anyhow::Ok(())
+            });
+        }
+        Callers {
+            completed,
+            stop,
+            tasks,
+        }
+    }
+
+    /// Calls completed so far.
+    fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
+    }
+
+    /// Stops the tasks and waits for their last calls; fails if a call
+    /// failed.
+    async fn stop(mut self) -> Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        while let Some(task) = self.tasks.join_next().await {
+            task.context("a calling task panicked")??;
+        }
+        Ok(())
+    }
+}
+
 /// `len` bytes of a fixed pattern that is not all one byte.
-fn payload(len: usize) -> Bytes {
+pub fn payload(len: usize) -> Bytes {
+    (0..len).map(pattern_byte).collect()
+}
+
+/// Whether `bytes` are the payload of their length: how a worker that
+/// receives payloads without echoing them (an upload) checks them.
+pub fn is_payload(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .enumerate()
+        .all(|(index, &byte)| byte == pattern_byte(index))
+}
+
+/// The byte at `index` of every payload.
+fn pattern_byte(index: usize) -> u8 {
     // 251 is prime, so the pattern does not line up with any power of two.
-    (0..len).map(|index| (index % 251) as u8).collect()
+    (index % 251) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_recognised_and_a_changed_byte_is_not() {
+        let mut sent = payload(4096).to_vec();
+        assert!(is_payload(&sent));
+        assert!(is_payload(&[]));
+        sent[300] ^= 1;
+        assert!(!is_payload(&sent));
+    }
 }

@@ -1,29 +1,36 @@
 //! The redis-bus benchmark: the same echo call over Redis PING, a
 //! hand-written list RPC, redis-bus, NATS request-reply and tonic, side by
-//! side, in interleaved rounds; see `BENCHMARKS.md` for how to read it.
+//! side, in interleaved rounds, with redis-bus's and tonic's streams next
+//! to them; and two separate modes, scaling (1, 2, 4... worker and client
+//! processes) and Redis Cluster. See `BENCHMARKS.md` for how to read it.
 //!
-//! One command runs everything: `cargo run --release -p redis-bus-bench`.
-//! It starts its own `redis-server` and `nats-server` on free loopback
-//! ports and re-executes itself for every worker (`serve`) and every client
-//! (`measure`), so that each has its own runtime and its own peak RSS.
+//! One command runs the comparison: `cargo run --release -p
+//! redis-bus-bench`. It starts its own `redis-server` and `nats-server` on
+//! free loopback ports and re-executes itself for every worker (`serve`)
+//! and every client (`measure`, or `share` in the two modes), so that each
+//! has its own runtime and its own peak RSS.
 //!
-//! Layout: `orchestrator` (rounds, one run of a system), `subprocess` (the
-//! processes it starts of itself), `worker` and `client` (the two kinds of
-//! such process), `daemons` (redis-server, nats-server), `systems` (one
-//! module per system compared), `load` (the load generator), `sample` and
-//! `stats` (what is measured, and how it is summed up), `memory` (peak RSS),
-//! `cpu` (CPU time per call), `report` (the tables), `machine` (what ran
-//! it).
+//! Layout: `orchestrator` (rounds, one run of a system), `fleet` (many
+//! workers and clients at once), `scaling` and `cluster` (the two modes
+//! built on it), `subprocess` (the processes it starts of itself), `worker`
+//! and `client` (the two kinds of such process), `daemons` (redis-server,
+//! nats-server), `systems` (one module per system compared), `load` (the
+//! load generator), `sample` and `stats` (what is measured, and how it is
+//! summed up), `memory` (peak RSS), `cpu` (CPU time per call), `report`
+//! (the tables), `machine` (what ran it).
 
 mod client;
+mod cluster;
 mod cpu;
 mod daemons;
+mod fleet;
 mod load;
 mod machine;
 mod memory;
 mod orchestrator;
 mod report;
 mod sample;
+mod scaling;
 mod stats;
 mod subprocess;
 mod systems;
@@ -38,7 +45,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "redis-bus-bench",
     about = "Benchmarks redis-bus against Redis PING, a hand-written list RPC, NATS \
-             request-reply and tonic unary gRPC, on loopback"
+             request-reply and tonic gRPC (unary and streaming), on loopback; or, with --scale \
+             or --cluster, how its throughput grows with processes or over a Redis Cluster"
 )]
 struct Cli {
     /// A hidden subcommand when the benchmark runs one of its own worker or
@@ -59,6 +67,10 @@ enum Command {
     /// Measures one system and prints the sample as JSON (a client process).
     #[command(hide = true)]
     Measure(client::MeasureArgs),
+    /// Loads one system as one client of a fleet and prints its share as
+    /// JSON (a client process of the scaling and cluster modes).
+    #[command(hide = true)]
+    Share(client::ShareArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +92,7 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Serve(args)) => worker::serve(args).await,
             Some(Command::Measure(args)) => client::measure_and_print(args).await,
+            Some(Command::Share(args)) => client::share_and_print(args).await,
             None => orchestrator::run_until_interrupted(cli.run).await,
         }
     });

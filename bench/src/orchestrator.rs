@@ -1,5 +1,6 @@
 //! The benchmark run: starts the daemons, then measures every system at
-//! every payload size once per round, and prints the medians.
+//! every payload size once per round, and prints the medians. The scaling
+//! and cluster modes (`scaling`, `cluster`) start from here too.
 //!
 //! Systems are interleaved, and their order rotates from round to round, so
 //! that a drift of the (shared, noisy) machine spreads over every system
@@ -13,18 +14,18 @@ use clap::Args;
 
 use crate::daemons::Daemons;
 use crate::machine::Machine;
-use crate::report;
 use crate::sample::Sample;
 use crate::subprocess::Subprocess;
-use crate::systems::System;
+use crate::systems::{DEFAULT_BUS, System};
 use crate::worker::READY;
+use crate::{cluster, report, scaling};
 
 /// How long a worker may take to start serving (or to stop, gracefully).
-const WORKER_TIMEOUT: Duration = Duration::from_secs(30);
+pub const WORKER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a client may take beyond its planned measurements: connecting,
 /// and the calls in flight finishing at the end of each measurement.
-const CLIENT_SLACK: Duration = Duration::from_secs(60);
+pub const CLIENT_SLACK: Duration = Duration::from_secs(60);
 
 /// How long to wait before measuring a disturbed run again: long enough
 /// for a short burst elsewhere (a test, a link) to end.
@@ -58,6 +59,53 @@ pub struct RunArgs {
     /// part of the machine during it (the last attempt is kept either way).
     #[arg(long, default_value_t = 1)]
     pub busy_retries: u32,
+    /// Concurrent streams of the streaming systems' loaded measurement (1
+    /// stream is their sequential one), comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [16])]
+    pub streams: Vec<usize>,
+    /// Seconds of each measurement of a streaming system (after its
+    /// warm-up): shorter than `--seconds`, since one stream already carries
+    /// many messages and the default run must stay short.
+    #[arg(long, default_value_t = 1.0)]
+    pub stream_seconds: f64,
+    /// Flow-control window of the redis-bus streams: how many messages one
+    /// side may send ahead of those the other has read.
+    #[arg(long, default_value_t = redis_bus::DEFAULT_STREAM_WINDOW,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(redis_bus::MAX_STREAM_WINDOW)))]
+    pub stream_window: u32,
+    /// Instead of the comparison: the scaling mode, with this many worker
+    /// processes and as many client processes per configuration, comma
+    /// separated (e.g. `1,2,4`).
+    #[arg(long, value_delimiter = ',', conflicts_with = "cluster")]
+    pub scale: Vec<usize>,
+    /// Instead of the comparison: the Redis Cluster mode, several services
+    /// on a 3-master cluster started for it, next to the same services on
+    /// one redis-server.
+    #[arg(long)]
+    pub cluster: bool,
+    /// Calls in flight of each client process in the scaling and cluster
+    /// modes.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub client_in_flight: u32,
+}
+
+impl RunArgs {
+    /// How `system` is measured: seconds per measurement, and the calls in
+    /// flight of its loaded measurements (streams, for a streaming system).
+    pub fn load_of(&self, system: System) -> (f64, &[usize]) {
+        if system.is_streaming() {
+            (self.stream_seconds, &self.streams)
+        } else {
+            (self.seconds, &self.in_flight)
+        }
+    }
+
+    /// How long measuring `system` takes, roughly: its measurements and
+    /// their warm-ups.
+    fn planned_seconds(&self, system: System) -> f64 {
+        let (seconds, in_flight) = self.load_of(system);
+        (self.warmup + seconds) * (1 + in_flight.len()) as f64
+    }
 }
 
 /// Runs the benchmark until it ends or Ctrl-C; either way, every process it
@@ -72,21 +120,35 @@ pub async fn run_until_interrupted(args: RunArgs) -> Result<()> {
     }
 }
 
-/// Runs every round and prints the report.
+/// Runs the mode asked for: the comparison, or the scaling or cluster
+/// mode.
 async fn run(args: RunArgs) -> Result<()> {
     check(&args)?;
+    if !args.scale.is_empty() {
+        return scaling::run(&args).await;
+    }
+    if args.cluster {
+        return cluster::run(&args).await;
+    }
+    compare(args).await
+}
+
+/// Runs every round of the comparison and prints the report.
+async fn compare(args: RunArgs) -> Result<()> {
     let started = Instant::now();
     let (daemons, systems) = Daemons::start(&args.systems).await?;
     if systems.is_empty() {
         bail!("none of the systems asked for can run here");
     }
     let runs = args.rounds as usize * args.payloads.len() * systems.len();
+    let planned: f64 = systems.iter().map(|&s| args.planned_seconds(s)).sum();
     eprintln!(
-        "{runs} runs ({} rounds x {} payload sizes x {} systems), about {:.0} s each",
+        "{runs} runs ({} rounds x {} payload sizes x {} systems), about {:.0} s of \
+         measurement per round and payload size",
         args.rounds,
         args.payloads.len(),
         systems.len(),
-        (args.warmup + args.seconds) * (1 + args.in_flight.len()) as f64
+        planned
     );
     let mut samples = Vec::new();
     let mut failures = Vec::new();
@@ -126,11 +188,14 @@ async fn run(args: RunArgs) -> Result<()> {
 
 /// Refuses arguments that would measure nothing.
 fn check(args: &RunArgs) -> Result<()> {
-    if !(args.seconds > 0.0 && args.warmup >= 0.0) {
-        bail!("--seconds must be positive and --warmup not negative");
+    if !(args.seconds > 0.0 && args.stream_seconds > 0.0 && args.warmup >= 0.0) {
+        bail!("--seconds and --stream-seconds must be positive, and --warmup not negative");
     }
-    if args.payloads.is_empty() || args.systems.is_empty() || args.in_flight.contains(&0) {
-        bail!("give at least one payload size and one system, and no 0 calls in flight");
+    if args.payloads.is_empty() || args.systems.is_empty() {
+        bail!("give at least one payload size and one system");
+    }
+    if args.in_flight.contains(&0) || args.streams.contains(&0) || args.scale.contains(&0) {
+        bail!("--in-flight, --streams and --scale take no 0");
     }
     Ok(())
 }
@@ -168,7 +233,7 @@ async fn run_one(
     daemons.flush_redis().await?;
     let target = daemons.target(system)?;
     let worker = if system.has_worker() {
-        Some(start_worker(system, &target).await?)
+        Some(start_worker(system, &target, DEFAULT_BUS).await?)
     } else {
         None
     };
@@ -191,10 +256,19 @@ async fn run_one(
     Ok(sample)
 }
 
-/// Starts a worker of `system` serving at `target`; returns it with the
-/// target its clients use.
-async fn start_worker(system: System, target: &str) -> Result<(Subprocess, String)> {
-    let args = ["serve", "--system", &system.name(), "--target", target].map(String::from);
+/// Starts a worker of `system` serving at `target` (on bus `bus`, for a
+/// redis-bus system); returns it with the target its clients use.
+pub async fn start_worker(system: System, target: &str, bus: &str) -> Result<(Subprocess, String)> {
+    let args = [
+        "serve",
+        "--system",
+        &system.name(),
+        "--target",
+        target,
+        "--bus",
+        bus,
+    ]
+    .map(String::from);
     let mut worker = Subprocess::spawn(&args, format!("{system} worker"))?;
     let line = worker.next_line(WORKER_TIMEOUT).await?;
     let Some(served_at) = line.strip_prefix(READY) else {
@@ -220,21 +294,22 @@ async fn measure(
     pids: Pids,
     args: &RunArgs,
 ) -> Result<Sample> {
-    let in_flight: Vec<String> = args.in_flight.iter().map(ToString::to_string).collect();
+    let (seconds, in_flight) = args.load_of(system);
+    let in_flight: Vec<String> = in_flight.iter().map(ToString::to_string).collect();
     let mut command = vec![
         "measure".to_owned(),
         format!("--system={system}"),
         format!("--target={target}"),
         format!("--payload={payload}"),
-        format!("--seconds={}", args.seconds),
+        format!("--seconds={seconds}"),
         format!("--warmup={}", args.warmup),
         format!("--in-flight={}", in_flight.join(",")),
+        format!("--stream-window={}", args.stream_window),
     ];
     command.extend(pids.worker.map(|pid| format!("--worker-pid={pid}")));
     command.extend(pids.daemon.map(|pid| format!("--daemon-pid={pid}")));
     let mut client = Subprocess::spawn(&command, format!("{system} client"))?;
-    let planned = (args.warmup + args.seconds) * (1 + args.in_flight.len()) as f64;
-    let within = Duration::from_secs_f64(planned) + CLIENT_SLACK;
+    let within = Duration::from_secs_f64(args.planned_seconds(system)) + CLIENT_SLACK;
     let line = client.next_line(within).await?;
     let sample: Sample = serde_json::from_str(&line)
         .with_context(|| format!("the {system} client printed {line:?}, not a sample"))?;

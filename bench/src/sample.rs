@@ -95,3 +95,20 @@ pub struct PeakRss {
     /// The worker process, KiB; none for a system without one (PING).
     pub worker_kib: Option<u64>,
 }
+
+/// What one client process of a fleet (the scaling and cluster modes)
+/// measured: its calls during the window every client of the fleet shares.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Share {
+    /// Calls completed during the window.
+    pub calls: u64,
+    /// How long the window lasted, as this process timed it.
+    pub seconds: f64,
+}
+
+impl Share {
+    /// Calls per second.
+    pub fn calls_per_s(&self) -> f64 {
+        self.calls as f64 / self.seconds
+    }
+}

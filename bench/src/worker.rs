@@ -25,11 +25,21 @@ pub struct ServeArgs {
     /// Where to serve: the daemon's URL, or the address to listen on.
     #[arg(long)]
     pub target: String,
+    /// The bus a redis-bus system serves on.
+    #[arg(long, default_value = crate::systems::DEFAULT_BUS)]
+    pub bus: String,
 }
 
 /// Serves until standard input closes.
 pub async fn serve(args: ServeArgs) -> Result<()> {
-    systems::serve(args.system, &args.target, announce, stdin_closed()).await
+    systems::serve(
+        args.system,
+        &args.target,
+        &args.bus,
+        announce,
+        stdin_closed(),
+    )
+    .await
 }
 
 /// Tells the orchestrator that the worker serves, and where.

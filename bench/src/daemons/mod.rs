@@ -91,14 +91,19 @@ impl Daemons {
         let Some(redis) = &self.redis else {
             return Ok(());
         };
-        let client = redis::Client::open(redis.url())?;
-        let mut connection = client
-            .get_multiplexed_async_connection()
-            .await
-            .context("cannot connect to the benchmark's redis-server")?;
-        redis::cmd("FLUSHALL")
-            .query_async::<()>(&mut connection)
-            .await
-            .context("FLUSHALL failed")
+        flush_all(&redis.url()).await
     }
+}
+
+/// Empties the Redis at `url` (one server, or one node of a cluster).
+pub async fn flush_all(url: &str) -> Result<()> {
+    let client = redis::Client::open(url)?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .with_context(|| format!("cannot connect to the benchmark's redis-server at {url}"))?;
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut connection)
+        .await
+        .context("FLUSHALL failed")
 }

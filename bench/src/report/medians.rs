@@ -11,7 +11,8 @@ pub(super) struct Medians {
     pub(super) p50_us: f64,
     /// Sequential p99, microseconds.
     pub(super) p99_us: f64,
-    /// Calls per second by calls in flight (1 first).
+    /// Calls per second by calls in flight (1 first; for a streaming
+    /// system, by concurrent streams, each call a stream).
     pub(super) calls_per_s: Vec<Option<f64>>,
     /// Worker peak RSS under the heaviest load, KiB.
     pub(super) worker_kib: Option<f64>,
@@ -35,8 +36,13 @@ impl Report<'_> {
             .iter()
             .filter(|sample| sample.system == system && sample.payload == payload)
             .collect();
-        let calls_per_s = self
-            .in_flight
+        // A streaming system has loads of its own (concurrent streams).
+        let (loads, heaviest) = if system.is_streaming() {
+            (&self.streams, self.streams.last().copied().unwrap_or(1))
+        } else {
+            (&self.in_flight, self.heaviest)
+        };
+        let calls_per_s = loads
             .iter()
             .map(|&in_flight| {
                 median(runs.iter().filter_map(|sample| {
@@ -50,7 +56,7 @@ impl Report<'_> {
             .collect();
         let heaviest = runs
             .iter()
-            .filter_map(|sample| sample.loaded.iter().find(|l| l.in_flight == self.heaviest))
+            .filter_map(|sample| sample.loaded.iter().find(|l| l.in_flight == heaviest))
             .map(|loaded| &loaded.cpu);
         Some(Medians {
             p50_us: median(runs.iter().map(|s| s.sequential.p50_us))?,

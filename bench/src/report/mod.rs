@@ -5,9 +5,11 @@
 //! `BENCHMARKS.md` as printed.
 //!
 //! Layout: `medians` (summing rounds up), `tables` (the tables of figures),
+//! `streams` (the streaming systems' tables, in messages per second),
 //! `targets` (the targets and their verdicts).
 
 mod medians;
+mod streams;
 mod tables;
 mod targets;
 
@@ -21,37 +23,57 @@ use crate::systems::System;
 pub struct Report<'a> {
     /// Every sample of the run.
     samples: &'a [Sample],
-    /// The systems that ran, in report order.
+    /// The unary systems that ran, in report order.
     systems: Vec<System>,
+    /// The streaming systems that ran, in report order.
+    streaming: Vec<System>,
     /// The payload sizes.
     payloads: &'a [usize],
     /// The loaded measurements' calls in flight (1 is the sequential one).
     in_flight: Vec<usize>,
     /// The heaviest load: targets and peak RSS are about it.
     heaviest: usize,
+    /// The streaming systems' concurrent streams (1 is the sequential
+    /// measurement), ascending.
+    streams: Vec<usize>,
+    /// Seconds of each streaming measurement.
+    stream_seconds: f64,
+    /// Flow-control window of the redis-bus streams, in messages.
+    stream_window: u32,
 }
 
 impl<'a> Report<'a> {
     /// The report of `samples`.
     pub fn new(samples: &'a [Sample], systems: &[System], args: &'a RunArgs) -> Report<'a> {
-        let mut in_flight = vec![1];
-        in_flight.extend(args.in_flight.iter().copied());
-        // Ascending, so that the heaviest load comes last.
-        in_flight.sort_unstable();
-        in_flight.dedup();
+        let in_flight = loads(&args.in_flight);
         let heaviest = in_flight.last().copied().unwrap_or(1);
+        // Report order, whatever the order on the command line.
+        let (streaming, systems) = System::ALL
+            .into_iter()
+            .filter(|system| systems.contains(system))
+            .partition(|system| system.is_streaming());
         Report {
             samples,
-            // Report order, whatever the order on the command line.
-            systems: System::ALL
-                .into_iter()
-                .filter(|system| systems.contains(system))
-                .collect(),
+            systems,
+            streaming,
             payloads: &args.payloads,
             in_flight,
             heaviest,
+            streams: loads(&args.streams),
+            stream_seconds: args.stream_seconds,
+            stream_window: args.stream_window,
         }
     }
+}
+
+/// 1 (the sequential measurement) and `loaded`, ascending, so that the
+/// heaviest load comes last.
+fn loads(loaded: &[usize]) -> Vec<usize> {
+    let mut loads = vec![1];
+    loads.extend(loaded.iter().copied());
+    loads.sort_unstable();
+    loads.dedup();
+    loads
 }
 
 impl fmt::Display for Report<'_> {
@@ -68,34 +90,54 @@ impl fmt::Display for Report<'_> {
              of {}; the busiest used {busiest:.2} cores\n",
             self.samples.len()
         )?;
-        for &payload in self.payloads {
-            self.medians_table(f, payload)?;
+        if !self.systems.is_empty() {
+            for &payload in self.payloads {
+                self.medians_table(f, payload)?;
+            }
+            for &payload in self.payloads {
+                self.cpu_table(f, payload)?;
+            }
+            for &payload in self.payloads {
+                self.ratios_table(f, payload)?;
+            }
+            self.targets_table(f)?;
+            self.rounds_table(f)?;
+            writeln!(f)?;
         }
-        for &payload in self.payloads {
-            self.cpu_table(f, payload)?;
+        if !self.streaming.is_empty() {
+            for &payload in self.payloads {
+                self.streams_table(f, payload)?;
+            }
+            for &payload in self.payloads {
+                self.stream_ratios_table(f, payload)?;
+            }
+            self.stream_rounds_table(f)?;
         }
-        for &payload in self.payloads {
-            self.ratios_table(f, payload)?;
-        }
-        self.targets_table(f)?;
-        self.rounds_table(f)
+        Ok(())
     }
 }
 
 /// A one-line summary of a sample, for progress.
 pub fn one_line(sample: &Sample) -> String {
+    // A streaming system's rates are of messages: streams times messages.
+    let messages = f64::from(sample.system.messages_per_call());
+    let (unit, load) = if sample.system.is_streaming() {
+        (" msgs", "streams")
+    } else {
+        ("", "in flight")
+    };
     let mut line = format!(
-        "seq p50 {:.0} us, p99 {:.0} us, {}",
+        "seq p50 {:.0} us, p99 {:.0} us, {}{unit}",
         sample.sequential.p50_us,
         sample.sequential.p99_us,
-        rate(sample.sequential.calls_per_s)
+        rate(sample.sequential.calls_per_s * messages)
     );
     for loaded in &sample.loaded {
         let _ = write!(
             line,
-            "; {} in flight {}",
+            "; {} {load} {}{unit}",
             loaded.in_flight,
-            rate(loaded.calls_per_s)
+            rate(loaded.calls_per_s * messages)
         );
     }
     let rss = &sample.peak_rss;

@@ -1,14 +1,16 @@
 //! redis-bus: the generated `EchoClient` and `EchoServer` over the real
-//! Redis transport, used exactly as the README shows users; and the same
-//! client hitting the result cache, in Redis or in the near cache.
+//! Redis transport, used exactly as the README shows users; the same
+//! client hitting the result cache, in Redis or in the near cache; and the
+//! service's two streaming rpcs.
 
 use std::future::Future;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use redis_bus::{Bus, Server, Status};
+use redis_bus::{Bus, CallOptions, ReplyStream, Server, Status, Streaming};
 
-use super::{Caller, check_echo};
+use super::{Caller, DEFAULT_BUS, STREAM_MESSAGES, check_count, check_echo};
+use crate::load::is_payload;
 
 /// The echo service, generated from `proto/echo.proto` by `build.rs`.
 // The benchmark uses only part of what is generated.
@@ -19,12 +21,13 @@ mod echo {
 
 use echo::echo_bus::{Echo, EchoClient, EchoServer};
 
-/// The bus every process of the benchmark joins.
-const BUS: &str = "bench";
-
 /// How many calls the worker handles at once: more than the most calls in
 /// flight, so that the worker's limit never caps the measurement.
 const MAX_CONCURRENCY: usize = 512;
+
+/// The most replies one `EchoStream` call may ask for: a bound on what a
+/// request can make the worker do.
+const MAX_STREAMED: u32 = 1_000_000;
 
 /// The echo implementation.
 struct Echoer;
@@ -45,16 +48,57 @@ impl Echo for Echoer {
             payload: request.payload,
         })
     }
+
+    async fn echo_stream(
+        &self,
+        request: echo::StreamRequest,
+    ) -> Result<ReplyStream<echo::EchoReply>, Status> {
+        if request.count > MAX_STREAMED {
+            return Err(Status::invalid_argument(format!(
+                "count must be at most {MAX_STREAMED}, not {}",
+                request.count
+            )));
+        }
+        let payload = request.payload;
+        // Each reply owns its bytes (prost's `Vec<u8>`), as a user's would.
+        let replies = (0..request.count).map(move |_| {
+            Ok(echo::EchoReply {
+                payload: payload.clone(),
+            })
+        });
+        Ok(Box::pin(futures_util::stream::iter(replies)))
+    }
+
+    async fn upload(
+        &self,
+        mut requests: Streaming<echo::EchoRequest>,
+    ) -> Result<echo::UploadSummary, Status> {
+        let mut summary = echo::UploadSummary::default();
+        while let Some(request) = requests.message().await? {
+            // Nothing comes back to compare, so the worker checks each
+            // message against the pattern every payload follows.
+            if !is_payload(&request.payload) {
+                return Err(Status::invalid_argument(format!(
+                    "message {} of the upload is not the benchmark's payload",
+                    summary.messages
+                )));
+            }
+            summary.messages += 1;
+            summary.bytes += request.payload.len() as u64;
+        }
+        Ok(summary)
+    }
 }
 
-/// Serves the echo service on the bus at `url` until `stop` completes, then
-/// shuts down gracefully.
+/// Serves the echo service on bus `bus` at `url` until `stop` completes,
+/// then shuts down gracefully.
 pub async fn serve(
     url: &str,
+    bus: &str,
     ready: impl FnOnce(&str),
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
-    let bus = Bus::connect(url, BUS)
+    let bus = Bus::connect(url, bus)
         .await
         .with_context(|| format!("cannot connect the worker's bus to {url}"))?;
     let running = Server::new(&bus)
@@ -78,17 +122,17 @@ pub struct BusCaller {
     client: EchoClient,
 }
 
-/// Connects a client to the bus at `url`.
-pub async fn connect(url: &str) -> Result<BusCaller> {
+/// Connects a client to bus `bus` at `url`.
+pub async fn connect(url: &str, bus: &str) -> Result<BusCaller> {
     Ok(BusCaller {
-        client: client(url, false).await?,
+        client: client(url, bus, false).await?,
     })
 }
 
-/// A client of the echo service on the bus at `url`, with the near cache
+/// A client of the echo service on bus `bus` at `url`, with the near cache
 /// on or off.
-async fn client(url: &str, near_cache: bool) -> Result<EchoClient> {
-    let bus = Bus::builder(url, BUS)
+async fn client(url: &str, bus: &str, near_cache: bool) -> Result<EchoClient> {
+    let bus = Bus::builder(url, bus)
         .near_cache(near_cache)
         .connect()
         .await
@@ -126,7 +170,7 @@ const CACHE_KEY: &str = "bench";
 /// `MGET` per hit) or, with `near_cache`, in this process.
 pub async fn connect_cache_hit(url: &str, near_cache: bool) -> Result<CacheHitCaller> {
     Ok(CacheHitCaller {
-        client: client(url, near_cache).await?,
+        client: client(url, DEFAULT_BUS, near_cache).await?,
     })
 }
 
@@ -143,5 +187,92 @@ impl Caller for CacheHitCaller {
             .await
             .context("the cached echo call failed")?;
         check_echo(payload, &reply.payload)
+    }
+}
+
+/// Calls `EchoStream`: one call is a stream of [`STREAM_MESSAGES`] echoes,
+/// read with the run's flow-control window.
+#[derive(Clone)]
+pub struct StreamCaller {
+    /// The generated client.
+    client: EchoClient,
+}
+
+/// Connects a streaming client to the bus at `url`, with a flow-control
+/// window of `window` messages.
+pub async fn connect_stream(url: &str, window: u32) -> Result<StreamCaller> {
+    Ok(StreamCaller {
+        client: streaming_client(url, window).await?,
+    })
+}
+
+/// A client of the echo service whose streams have a window of `window`
+/// messages.
+async fn streaming_client(url: &str, window: u32) -> Result<EchoClient> {
+    let client = client(url, DEFAULT_BUS, false).await?;
+    Ok(client.with_options(CallOptions::new().stream_window(window)))
+}
+
+impl Caller for StreamCaller {
+    async fn call(&self, payload: &Bytes) -> Result<()> {
+        let mut replies = self
+            .client
+            .echo_stream(echo::StreamRequest {
+                count: STREAM_MESSAGES,
+                payload: payload.to_vec(),
+            })
+            .await
+            .context("the streaming call failed")?;
+        let mut received = 0;
+        while let Some(reply) = replies
+            .message()
+            .await
+            .with_context(|| format!("the stream failed after {received} messages"))?
+        {
+            check_echo(payload, &reply.payload)?;
+            received += 1;
+        }
+        check_count(received)
+    }
+}
+
+/// Calls `Upload`: one call sends [`STREAM_MESSAGES`] messages of the
+/// payload, which the worker checks and counts.
+#[derive(Clone)]
+pub struct UploadCaller {
+    /// The generated client.
+    client: EchoClient,
+}
+
+/// Connects an uploading client to the bus at `url`, asking for a window
+/// of `window` messages.
+pub async fn connect_upload(url: &str, window: u32) -> Result<UploadCaller> {
+    Ok(UploadCaller {
+        client: streaming_client(url, window).await?,
+    })
+}
+
+impl Caller for UploadCaller {
+    async fn call(&self, payload: &Bytes) -> Result<()> {
+        let payload_len = payload.len() as u64;
+        let payload = payload.clone();
+        // Each request owns its bytes, as a user's would.
+        let requests = (0..STREAM_MESSAGES).map(move |_| echo::EchoRequest {
+            payload: payload.to_vec(),
+        });
+        let summary = self
+            .client
+            .upload(futures_util::stream::iter(requests))
+            .await
+            .context("the upload failed")?;
+        check_count(summary.messages)?;
+        let expected = summary.messages * payload_len;
+        if summary.bytes != expected {
+            bail!(
+                "the worker counted {} bytes of the {expected} uploaded",
+                summary.bytes
+            );
+        }
+        Ok(())
     }
 }

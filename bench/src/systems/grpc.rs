@@ -1,17 +1,20 @@
-//! tonic unary gRPC over loopback TCP: a tonic server in the worker process
-//! and one `Channel` shared by every call of the client, both with tonic's
-//! defaults (and `TCP_NODELAY`, which tonic sets by default).
+//! tonic gRPC over loopback TCP, unary and server streaming: a tonic
+//! server in the worker process and one `Channel` shared by every call of
+//! the client, both with tonic's defaults (and `TCP_NODELAY`, which tonic
+//! sets by default).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
+use futures_util::Stream;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint};
 
-use super::{Caller, check_echo};
+use super::{Caller, STREAM_MESSAGES, check_count, check_echo};
 
 /// The echo service, generated from `proto/grpc_echo.proto` by `build.rs`.
 mod proto {
@@ -25,11 +28,42 @@ use proto::echo_server::{Echo, EchoServer};
 /// takes this long means a bug, reported instead of a hang.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most replies one `EchoStream` call may ask for, as for redis-bus.
+const MAX_STREAMED: u32 = 1_000_000;
+
+/// The replies of one `EchoStream` call.
+type ReplyStream = Pin<Box<dyn Stream<Item = Result<proto::EchoReply, tonic::Status>> + Send>>;
+
 /// The echo implementation.
 struct Echoer;
 
 #[tonic::async_trait]
 impl Echo for Echoer {
+    type EchoStreamStream = ReplyStream;
+
+    async fn echo_stream(
+        &self,
+        request: tonic::Request<proto::StreamRequest>,
+    ) -> Result<tonic::Response<ReplyStream>, tonic::Status> {
+        let request = request.into_inner();
+        if request.count > MAX_STREAMED {
+            return Err(tonic::Status::invalid_argument(format!(
+                "count must be at most {MAX_STREAMED}, not {}",
+                request.count
+            )));
+        }
+        let payload = request.payload;
+        // Each reply owns its bytes, as with redis-bus.
+        let replies = (0..request.count).map(move |_| {
+            Ok(proto::EchoReply {
+                payload: payload.clone(),
+            })
+        });
+        Ok(tonic::Response::new(Box::pin(futures_util::stream::iter(
+            replies,
+        ))))
+    }
+
     async fn echo(
         &self,
         request: tonic::Request<proto::EchoRequest>,
@@ -75,15 +109,20 @@ pub struct GrpcCaller {
 
 /// Connects a channel to the server at `url` (`http://host:port`).
 pub async fn connect(url: &str) -> Result<GrpcCaller> {
+    Ok(GrpcCaller {
+        client: client(url).await?,
+    })
+}
+
+/// A generated client on a new channel to the server at `url`.
+async fn client(url: &str) -> Result<EchoClient<Channel>> {
     let channel = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("bad gRPC URL {url}"))?
         .timeout(CALL_TIMEOUT)
         .connect()
         .await
         .with_context(|| format!("cannot connect to the tonic server at {url}"))?;
-    Ok(GrpcCaller {
-        client: EchoClient::new(channel),
-    })
+    Ok(EchoClient::new(channel))
 }
 
 impl Caller for GrpcCaller {
@@ -99,5 +138,45 @@ impl Caller for GrpcCaller {
             .await
             .context("the gRPC call failed")?;
         check_echo(payload, &reply.into_inner().payload)
+    }
+}
+
+/// Calls `EchoStream` over one channel: one call is a stream of
+/// [`STREAM_MESSAGES`] echoes; clones share the channel.
+#[derive(Clone)]
+pub struct GrpcStreamCaller {
+    /// The generated client around the channel.
+    client: EchoClient<Channel>,
+}
+
+/// Connects a streaming client to the server at `url`.
+pub async fn connect_stream(url: &str) -> Result<GrpcStreamCaller> {
+    Ok(GrpcStreamCaller {
+        client: client(url).await?,
+    })
+}
+
+impl Caller for GrpcStreamCaller {
+    async fn call(&self, payload: &Bytes) -> Result<()> {
+        let mut replies = self
+            .client
+            .clone()
+            .echo_stream(proto::StreamRequest {
+                count: STREAM_MESSAGES,
+                payload: payload.to_vec(),
+            })
+            .await
+            .context("the gRPC streaming call failed")?
+            .into_inner();
+        let mut received = 0;
+        while let Some(reply) = replies
+            .message()
+            .await
+            .with_context(|| format!("the gRPC stream failed after {received} messages"))?
+        {
+            check_echo(payload, &reply.payload)?;
+            received += 1;
+        }
+        check_count(received)
     }
 }

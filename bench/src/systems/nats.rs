@@ -1,6 +1,8 @@
 //! NATS request-reply with async-nats against the benchmark's nats-server:
 //! a responder subscribed to a subject publishes every payload back to the
-//! request's reply inbox; the requester uses `Client::request`.
+//! request's reply inbox; the requester uses `Client::request`. Responders
+//! join one queue group, so that with several (the scaling mode) each
+//! request reaches one of them, as a redis-bus request reaches one worker.
 
 use std::future::Future;
 
@@ -13,6 +15,9 @@ use super::{Caller, check_echo};
 /// The subject the responder listens on.
 const SUBJECT: &str = "bench.echo";
 
+/// The queue group of the responders.
+const QUEUE_GROUP: &str = "bench";
+
 /// Answers requests on `SUBJECT` at the nats-server at `url` until `stop`
 /// completes.
 pub async fn serve(
@@ -24,7 +29,7 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot connect the responder to NATS at {url}"))?;
     let mut requests = client
-        .subscribe(SUBJECT)
+        .queue_subscribe(SUBJECT, QUEUE_GROUP.to_owned())
         .await
         .context("cannot subscribe the responder")?;
     // Ready only once the server knows the subscription: a request sent
