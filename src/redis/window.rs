@@ -16,6 +16,12 @@ use std::collections::VecDeque;
 /// reader (one message more may go when it alone is larger).
 pub(crate) const WINDOW_BYTES: usize = 1 << 20;
 
+/// About the most bytes one push carries: a quarter of [`WINDOW_BYTES`],
+/// so that what a sender holds while it pushes (the batch, the command,
+/// the connection's buffer) stays a fraction of the window, and pushes
+/// overlap with the reader's acknowledgements.
+pub(crate) const BATCH_BYTES: usize = WINDOW_BYTES / 4;
+
 /// What one side sent that the other has not read.
 #[derive(Debug)]
 pub(crate) struct Window {
@@ -49,11 +55,14 @@ impl Window {
     }
 
     /// Whether one more message may join a batch of `count` messages and
-    /// `bytes` bytes not sent yet.
+    /// `bytes` bytes not sent yet: the window and the batch have room (an
+    /// empty batch always takes one message when the window has room).
     pub(crate) fn has_room(&self, count: usize, bytes: usize) -> bool {
         let unread = self.sent - self.read + count as u64;
         let unread_bytes = self.unread_bytes + bytes;
-        unread < self.messages && (unread_bytes < WINDOW_BYTES || unread == 0)
+        unread < self.messages
+            && (unread == 0 || unread_bytes < WINDOW_BYTES)
+            && (count == 0 || bytes < BATCH_BYTES)
     }
 
     /// Records that a message of `len` bytes was sent.
@@ -146,6 +155,14 @@ mod tests {
         window.record_sent(large);
         assert!(window.has_room(0, 0));
         assert!(!window.has_room(1, large), "a second half fills it");
+    }
+
+    #[test]
+    fn a_batch_carries_about_a_quarter_of_the_window_in_bytes() {
+        let window = Window::new(1024);
+        assert!(window.has_room(1, BATCH_BYTES - 1));
+        assert!(!window.has_room(1, BATCH_BYTES));
+        assert!(window.has_room(0, 0));
     }
 
     #[test]

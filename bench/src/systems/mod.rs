@@ -50,14 +50,15 @@ pub enum System {
     CacheHit,
     /// redis-bus answering from the near cache, in the client's process.
     NearCacheHit,
-    /// redis-bus server streaming: one call streams
-    /// [`STREAM_MESSAGES`] echoes of the payload from the worker.
+    /// redis-bus server streaming: one call streams 1000
+    /// (`STREAM_MESSAGES`) echoes of the payload from the worker.
     RedisBusStream,
-    /// redis-bus client streaming: one call uploads [`STREAM_MESSAGES`]
-    /// messages of the payload to the worker, which checks and counts them.
+    /// redis-bus client streaming: one call uploads 1000
+    /// (`STREAM_MESSAGES`) messages of the payload to the worker, which
+    /// checks and counts them.
     RedisBusUpload,
-    /// tonic server streaming over loopback TCP: one call streams
-    /// [`STREAM_MESSAGES`] echoes of the payload.
+    /// tonic server streaming over loopback TCP: one call streams 1000
+    /// (`STREAM_MESSAGES`) echoes of the payload.
     TonicStream,
 }
 
