@@ -187,7 +187,9 @@ async fn killed_connections_lose_duplicate_and_reorder_no_request() {
     let _server = numbers.serve(&bus).await;
     let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(60));
     let made = Arc::new(AtomicU64::new(0));
-    let call = tokio::spawn(async move { random.pick(pick_requests(50_000, &made)).await });
+    // Sent slowly enough that the stream outlasts the faults.
+    let requests = numbers::paced(pick_requests(50_000, &made), 25);
+    let call = tokio::spawn(async move { random.pick(requests).await });
     let mut inspect = common::inspect(&redis);
     numbers::kill_every_connection(&mut inspect).await;
     assert!(
@@ -211,7 +213,12 @@ async fn a_worker_killed_mid_stream_fails_the_call_and_no_one_runs_it_again() {
     let random = RandomClient::new(&bus).with_timeout(Duration::from_secs(30));
     let call = tokio::spawn({
         let made = Arc::clone(&made);
-        async move { random.pick(pick_requests(1000, &made)).await }
+        // Sent slowly enough that the worker is killed mid-stream.
+        async move {
+            random
+                .pick(numbers::paced(pick_requests(1000, &made), 1))
+                .await
+        }
     });
     common::eventually(Duration::from_secs(5), "requests go out", || {
         made.load(Ordering::SeqCst) > 20

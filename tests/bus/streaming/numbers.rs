@@ -161,6 +161,22 @@ pub fn pick_requests(
     })
 }
 
+/// `stream`, pausing a millisecond after every `every` items: a stream
+/// that lasts (50 000 items, paused every 25, last over 2 s) across the
+/// faults a test injects while it runs, however fast the bus.
+pub fn paced<S>(stream: S, every: usize) -> impl futures_util::Stream<Item = S::Item> + Send
+where
+    S: futures_util::Stream + Send + 'static,
+    S::Item: Send,
+{
+    stream.enumerate().then(move |(index, item)| async move {
+        if (index + 1) % every == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        item
+    })
+}
+
 /// Kills every connection to Redis but `inspect`'s (the workers', the
 /// readers', the shared ones) five times, 150 ms apart.
 pub async fn kill_every_connection(inspect: &mut redis::Connection) {
