@@ -1,10 +1,11 @@
 //! The comments of a proto declaration, from its file's source info, as
-//! `//` lines for `describe`. Descriptors keep source info only when they
-//! were built with it; without it a declaration simply has no comment.
+//! `//` lines for `describe`. The descriptors that `redis-bus-build`
+//! registers keep the comments of declarations; a descriptor without
+//! source info simply has no comment.
 
 use prost_reflect::FileDescriptor;
 
-/// The comments above (leading and detached) and after (trailing) the
+/// The comments above (leading) and after (trailing) the
 /// declaration at `path` in `file`, as `// ` lines indented by `indent`;
 /// empty without any.
 pub(crate) fn above(file: &FileDescriptor, path: &[i32], indent: &str) -> String {
