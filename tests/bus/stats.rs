@@ -189,3 +189,45 @@ async fn whole_calls_are_timed_by_their_callers_cache_hits_included() {
     assert!(now.call_latency_quantile(0.5).unwrap() < Duration::from_millis(20));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_add_in_only_the_reports_they_can_believe() {
+    let (redis, bus) = common::redis_and_bus().await;
+    let server = Server::new(&bus)
+        .add_service(MathServer::new(common::Calculator::default()))
+        .start()
+        .await
+        .unwrap();
+    let reports = "rb:{test:math.Math@1}:reports";
+    let mut anyone = common::inspect(&redis);
+    for report in [
+        "5 1 math.Math/Sum 0:3,16:1",
+        "1 1 math.Math/Sum 17:1",
+        "1 1 math.Math/Sum 0:1,0:1",
+        "1099511627777 0 math.Math/Sum",
+        "1 1 math.Math/Sum 0:1099511627777",
+        "1 1 random.Random/Uuid 0:1",
+        "1 1 math.Math/Sum 0:1 more",
+    ] {
+        let _: () = redis::cmd("RPUSH")
+            .arg(reports)
+            .arg(report)
+            .query(&mut anyone)
+            .unwrap();
+    }
+    common::eventually(Duration::from_secs(5), "the reports are taken", || {
+        redis::cmd("LLEN")
+            .arg(reports)
+            .query::<u64>(&mut anyone)
+            .unwrap()
+            == 0
+    })
+    .await;
+    server.shutdown().await.unwrap();
+    let stats = bus.discovery().stats().await.unwrap();
+    let sum = stats.iter().find(|s| s.method == "math.Math/Sum").unwrap();
+    assert_eq!((sum.cache_hits, sum.cache_misses), (5, 1), "{sum:?}");
+    let timed: Vec<u64> = sum.call_latency.iter().map(|(_, count)| *count).collect();
+    assert_eq!((timed[0], timed[16], timed.iter().sum::<u64>()), (3, 1, 4));
+    assert!(stats.iter().all(|s| s.method != "random.Random/Uuid"));
+}
