@@ -244,6 +244,34 @@ message math.SumReply {
         .await
         .ok();
     assert!(method.contains(r#""cache_key":"{seed}""#), "{method}");
+    // Scripts get the comments too, as plain text.
+    let method: serde_json::Value = serde_json::from_str(&method).expect("JSON");
+    assert_eq!(
+        method["comment"],
+        "The current time, cached per seed: a seed keeps its time until its cache\n\
+         entry is cleared."
+    );
+    let message = run(&redis, &["--json", "describe", "random.PasswordRequest"])
+        .await
+        .ok();
+    let message: serde_json::Value = serde_json::from_str(&message).expect("JSON");
+    assert_eq!(
+        message["fields"][0]["comment"],
+        "How many characters; 12 when unset, at least 1 and at most 1024."
+    );
+    assert_eq!(
+        message["comment"],
+        serde_json::Value::Null,
+        "no comment above it"
+    );
+    let service = run(&redis, &["--json", "describe", "random.Random"])
+        .await
+        .ok();
+    let service: serde_json::Value = serde_json::from_str(&service).expect("JSON");
+    assert_eq!(
+        service["comment"],
+        "Random values: identifiers and passwords."
+    );
 
     let typo = run(&redis, &["describe", "math.SumRequst"]).await;
     assert_eq!(typo.code, Some(69));
