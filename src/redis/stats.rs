@@ -24,7 +24,7 @@ pub(crate) mod report;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionLike;
 
@@ -44,10 +44,25 @@ pub(crate) struct Stats {
     /// What this client saw, to report, by service (name and major
     /// version) and method.
     seen: Mutex<HashMap<Seen, Observed>>,
+    /// Services (name and major version) whose `reports` list is too long,
+    /// and until when this client holds its reports back.
+    held: Mutex<HashMap<(&'static str, u64), Instant>>,
     /// How long a worker's own hash lives without a renewal: its
     /// registration's lifetime.
     instance_ttl: Duration,
 }
+
+/// How many reports may wait in a service's list before a client holds its
+/// own back. No worker takes them while none is live, and applications may
+/// only push to the list; so a client that finds it this long keeps its
+/// counts in memory (a fixed size per method) and pushes again only after
+/// [`HOLD_BACK`]: during an outage each client adds one report per method
+/// a minute, not one a second.
+const MAX_WAITING_REPORTS: u64 = 10_000;
+
+/// How long a client holds back the reports of a service whose list is
+/// too long.
+const HOLD_BACK: Duration = Duration::from_secs(60);
 
 /// A method as a client reports on it.
 type Seen = (&'static str, u64, &'static str);
@@ -163,6 +178,7 @@ impl Stats {
         Stats {
             pending: Mutex::default(),
             seen: Mutex::default(),
+            held: Mutex::default(),
             instance_ttl,
         }
     }
@@ -312,13 +328,30 @@ impl Stats {
         sent
     }
 
-    /// Pushes what this client saw onto the services' `reports` lists.
+    /// Pushes what this client saw onto the services' `reports` lists,
+    /// except those of services whose list is held back (see
+    /// [`MAX_WAITING_REPORTS`]): their counts wait in memory.
     async fn report(
         &self,
         connection: &mut impl ConnectionLike,
         keys: &Keys,
     ) -> redis::RedisResult<()> {
-        let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        let now = Instant::now();
+        let mut seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            held.retain(|_, until| *until > now);
+            let waiting: Vec<Seen> = seen
+                .keys()
+                .filter(|(service, major, _)| held.contains_key(&(*service, *major)))
+                .copied()
+                .collect();
+            for key in waiting {
+                if let Some(observed) = seen.remove(&key) {
+                    self.keep(key, observed);
+                }
+            }
+        }
         if seen.is_empty() {
             return Ok(());
         }
@@ -331,21 +364,35 @@ impl Stats {
             } = observed;
             pipe.cmd("RPUSH")
                 .arg(keys.service(service, *major).reports())
-                .arg(report::format(*hits, *misses, method, latency))
-                .ignore();
+                .arg(report::format(*hits, *misses, method, latency));
         }
-        if let Err(error) = pipe.query_async::<()>(connection).await {
-            // Kept for the next flush.
-            let mut again = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            for (key, observed) in seen {
-                let counts = again.entry(key).or_default();
-                counts.hits += observed.hits;
-                counts.misses += observed.misses;
-                add_into(&mut counts.latency, &observed.latency);
+        match pipe.query_async::<Vec<u64>>(connection).await {
+            Ok(lengths) => {
+                let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+                for ((service, major, _), length) in seen.keys().zip(lengths) {
+                    if length > MAX_WAITING_REPORTS {
+                        held.insert((*service, *major), now + HOLD_BACK);
+                    }
+                }
+                Ok(())
             }
-            return Err(error);
+            Err(error) => {
+                // Kept for the next flush.
+                for (key, observed) in seen {
+                    self.keep(key, observed);
+                }
+                Err(error)
+            }
         }
-        Ok(())
+    }
+
+    /// Adds `observed` back into what is still to report.
+    fn keep(&self, key: Seen, observed: Observed) {
+        let mut again = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let counts = again.entry(key).or_default();
+        counts.hits += observed.hits;
+        counts.misses += observed.misses;
+        add_into(&mut counts.latency, &observed.latency);
     }
 
     /// Renews the own hash of worker `instance` with its registration, so

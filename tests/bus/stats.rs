@@ -231,3 +231,31 @@ async fn workers_add_in_only_the_reports_they_can_believe() {
     assert_eq!((timed[0], timed[16], timed.iter().sum::<u64>()), (3, 1, 4));
     assert!(stats.iter().all(|s| s.method != "random.Random/Uuid"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_holds_its_reports_back_while_nobody_takes_them() {
+    let (redis, bus) = common::redis_and_bus().await;
+    let reports = "rb:{test:math.Math@1}:reports";
+    let mut inspect = common::inspect(&redis);
+    // As after a long outage: no worker has taken reports for a while.
+    let backlog: Vec<&str> = vec!["0 0 math.Math/Sum"; 10_001];
+    let _: () = redis::cmd("RPUSH")
+        .arg(reports)
+        .arg(&backlog)
+        .query(&mut inspect)
+        .unwrap();
+    let math = MathClient::new(&bus).with_timeout(Duration::from_secs(5));
+    let length = |inspect: &mut redis::Connection| -> u64 {
+        redis::cmd("LLEN").arg(reports).query(inspect).unwrap()
+    };
+    for _ in 0..3 {
+        // No worker: UNAVAILABLE at once, and timed all the same.
+        math.sum(SumRequest { a: 1, b: 2 }).await.unwrap_err();
+        bus.flush_stats().await.unwrap();
+    }
+    assert_eq!(
+        length(&mut inspect),
+        10_002,
+        "the first report found the list too long; the others wait in memory"
+    );
+}

@@ -114,7 +114,8 @@ async fn untaken_reports(
     keys: &Keys,
 ) -> HashMap<String, Untaken> {
     let mut reported: HashMap<String, Untaken> = HashMap::new();
-    for (service, service_keys) in services(connection, keys).await {
+    let services = services(connection, keys).await.unwrap_or_default();
+    for (service, service_keys) in services {
         let reports: Vec<String> = redis::cmd("LRANGE")
             .arg(service_keys.reports())
             .arg(0)
@@ -145,17 +146,16 @@ async fn untaken_reports(
 async fn services(
     connection: &mut impl ConnectionLike,
     keys: &Keys,
-) -> Vec<(String, crate::redis::keys::ServiceKeys)> {
+) -> redis::RedisResult<Vec<(String, crate::redis::keys::ServiceKeys)>> {
     let entries: Vec<String> = redis::cmd("SMEMBERS")
         .arg(keys.services())
         .query_async(connection)
-        .await
-        .unwrap_or_default();
-    entries
+        .await?;
+    Ok(entries
         .iter()
         .filter_map(|entry| keys.service_entry(entry))
         .map(|(service, _, service_keys)| (service, service_keys))
-        .collect()
+        .collect())
 }
 
 /// The own counts of every worker live at `now_ms` (bus time), per method
@@ -167,7 +167,7 @@ pub(crate) async fn read_instances(
     keys: &Keys,
     now_ms: i64,
 ) -> redis::RedisResult<Vec<InstanceStats>> {
-    let services = services(connection, keys).await;
+    let services = services(connection, keys).await?;
     if services.is_empty() {
         return Ok(Vec::new());
     }
