@@ -18,6 +18,7 @@
 //! one per latency bucket (17, twice), and one per status code that failed
 //! (at most 17).
 
+mod counters;
 mod fields;
 mod read;
 pub(crate) mod report;
@@ -28,13 +29,14 @@ use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionLike;
 
+use self::counters::{Pending, add_into};
 use self::fields::BUCKETS;
 pub(crate) use self::read::{read, read_instances};
 use self::report::Report;
 use super::keys::Keys;
 use crate::redis::shared::SharedConnection;
 use crate::seam::info::ServiceInfo;
-use crate::seam::stats::{CODES, bucket, code_of};
+use crate::seam::stats::bucket;
 use crate::seam::status::Status;
 
 /// Counts not yet sent.
@@ -73,102 +75,6 @@ struct Observed {
     hits: u64,
     misses: u64,
     latency: [u64; BUCKETS],
-}
-
-/// The counts of the bus's hashes and of the workers' own, since the last
-/// flush.
-#[derive(Debug, Default)]
-struct Pending {
-    methods: HashMap<&'static str, Counters>,
-    /// By worker id, then method.
-    instances: HashMap<String, HashMap<&'static str, Own>>,
-}
-
-/// The counts of one method since the last flush.
-#[derive(Debug, Default, Clone)]
-struct Counters {
-    calls: u64,
-    errors: u64,
-    by_code: [u64; CODES],
-    latency: [u64; BUCKETS],
-    call_latency: [u64; BUCKETS],
-    last_error: Option<String>,
-    cache_hits: u64,
-    cache_misses: u64,
-    cache_stores: u64,
-}
-
-/// One worker's counts of one method since the last flush.
-#[derive(Debug, Default, Clone, Copy)]
-struct Own {
-    calls: u64,
-    errors: u64,
-    latency: [u64; BUCKETS],
-}
-
-fn add_into<const N: usize>(mine: &mut [u64; N], theirs: &[u64; N]) {
-    for (mine, theirs) in mine.iter_mut().zip(theirs) {
-        *mine += theirs;
-    }
-}
-
-impl Counters {
-    /// Adds `other` (older counts) into `self`.
-    fn absorb(&mut self, other: Counters) {
-        self.calls += other.calls;
-        self.errors += other.errors;
-        add_into(&mut self.by_code, &other.by_code);
-        add_into(&mut self.latency, &other.latency);
-        add_into(&mut self.call_latency, &other.call_latency);
-        if self.last_error.is_none() {
-            self.last_error = other.last_error;
-        }
-        self.cache_hits += other.cache_hits;
-        self.cache_misses += other.cache_misses;
-        self.cache_stores += other.cache_stores;
-    }
-
-    /// The counters as hash fields, those that are not zero.
-    fn fields(&self) -> Vec<(String, u64)> {
-        let mut fields = vec![
-            ("calls".to_owned(), self.calls),
-            ("errors".to_owned(), self.errors),
-            ("cache_hits".to_owned(), self.cache_hits),
-            ("cache_misses".to_owned(), self.cache_misses),
-            ("cache_stores".to_owned(), self.cache_stores),
-        ];
-        let by_code = self.by_code.iter().enumerate();
-        fields.extend(by_code.map(|(index, &n)| (fields::errors_with(code_of(index)), n)));
-        let latency = self.latency.iter().enumerate();
-        fields.extend(latency.map(|(index, &n)| (fields::latency(index), n)));
-        let call_latency = self.call_latency.iter().enumerate();
-        fields.extend(call_latency.map(|(index, &n)| (fields::call_latency(index), n)));
-        fields.retain(|(_, count)| *count > 0);
-        fields
-    }
-}
-
-impl Own {
-    fn absorb(&mut self, other: Own) {
-        self.calls += other.calls;
-        self.errors += other.errors;
-        add_into(&mut self.latency, &other.latency);
-    }
-
-    /// The counts as fields of the worker's own hash, those that are not
-    /// zero.
-    fn fields(&self, method: &str) -> Vec<(String, u64)> {
-        let mut fields = vec![
-            (fields::of_method(method, "calls"), self.calls),
-            (fields::of_method(method, "errors"), self.errors),
-        ];
-        let latency = self.latency.iter().enumerate();
-        fields.extend(
-            latency.map(|(index, &n)| (fields::of_method(method, &fields::latency(index)), n)),
-        );
-        fields.retain(|(_, count)| *count > 0);
-        fields
-    }
 }
 
 impl Stats {
