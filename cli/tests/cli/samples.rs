@@ -338,3 +338,38 @@ async fn a_killed_workers_own_statistics_go_with_its_registration() {
         "the live worker keeps its row"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_shows_the_proto_comments_the_sample_binaries_registered() {
+    let (redis, _bus) = redis_and_bus().await;
+    let mut started = Vec::new();
+    for name in ["math", "random"] {
+        let mut sample = worker(&redis, name, &[]);
+        let mut lines = stderr_lines(&mut sample);
+        until(&mut lines, "serving").await;
+        started.push((sample, lines));
+    }
+    let service = run(&redis, &["describe", "random.Random"]).await.ok();
+    assert!(
+        service
+            .starts_with("// Random values: identifiers and passwords.\nservice random.Random {"),
+        "{service}"
+    );
+    let method = run(&redis, &["describe", "Math/Sum"]).await.ok();
+    assert!(
+        method.contains(
+            "  // Adds two numbers. Pure, so each sum is computed once and cached for an\n  \
+             // hour.\n  rpc Sum("
+        ),
+        "{method}"
+    );
+    let message = run(&redis, &["describe", "random.PasswordRequest"])
+        .await
+        .ok();
+    assert_eq!(
+        message,
+        "message random.PasswordRequest {\n  \
+         // How many characters; 12 when unset, at least 1 and at most 1024.\n  \
+         optional uint32 length = 1;\n}\n"
+    );
+}
