@@ -2,8 +2,9 @@
 //! their users run them: the real binaries against a real redis-server,
 //! called through the real `redis-bus` command. They say "serving" only
 //! once registered, handle one request with `--once`, stop at a failing
-//! handler with `--debug`, print errors in their `Display` form, and write
-//! colour only to a terminal without `NO_COLOR`.
+//! handler with `--debug`, print errors in their `Display` form, write
+//! colour only to a terminal without `NO_COLOR`, register their proto
+//! comments for `describe`, and lose their own statistics row when killed.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
