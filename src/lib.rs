@@ -89,7 +89,7 @@ pub use seam::instance::{Instance, MethodRecord, ServiceSummary};
 pub use seam::metadata::Metadata;
 pub use seam::queue_depth::QueueDepth;
 pub use seam::service::Service;
-pub use seam::stats::MethodStats;
+pub use seam::stats::{InstanceStats, MethodStats};
 pub use seam::status::{Code, Status};
 pub use seam::stream::{DEFAULT_STREAM_WINDOW, EncodedMessages, MAX_STREAM_WINDOW, ReplyStream};
 pub use seam::wire;

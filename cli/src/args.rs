@@ -129,8 +129,9 @@ pub(crate) enum BusCommand {
     /// Cached replies.
     #[command(subcommand)]
     Cache(CacheCommand),
-    /// Per-method statistics: calls, errors, cache hits and misses,
-    /// latency, last error.
+    /// Per-method statistics: requests, handler runs, errors by code,
+    /// cache hits and misses, latency of the whole call and of handling,
+    /// last error.
     Stats {
         /// Only this service's methods, e.g. math.Math.
         service: Option<String>,
@@ -138,6 +139,10 @@ pub(crate) enum BusCommand {
         /// samples this far apart, e.g. 10s (1s to 1h).
         #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
         window: Option<Duration>,
+        /// Each live worker's own counts instead: its handler runs, errors
+        /// and handling time, per method.
+        #[arg(long, conflicts_with = "window")]
+        instances: bool,
     },
     /// Services and instances coming and going (with their versions), one
     /// line each as they happen, until Ctrl-C.

@@ -39,6 +39,7 @@ pub(crate) fn service(info: &ServiceInfo, pool: &DescriptorPool, only: Option<&s
     if !info.methods.is_empty() {
         out.push('\n');
     }
+    let mut first = true;
     for method in info.methods {
         if only.is_some_and(|only| only != method.name) {
             continue;
@@ -46,10 +47,13 @@ pub(crate) fn service(info: &ServiceInfo, pool: &DescriptorPool, only: Option<&s
         let rpc = descriptor
             .as_ref()
             .and_then(|d| d.methods().find(|m| m.name() == method.name));
-        out.push_str(&comment(
-            rpc.map(|m| (m.parent_file(), m.path().to_vec())),
-            "  ",
-        ));
+        let above = comment(rpc.map(|m| (m.parent_file(), m.path().to_vec())), "  ");
+        // A commented rpc is set apart from the one before, as in a proto.
+        if !first && !above.is_empty() {
+            out.push('\n');
+        }
+        first = false;
+        out.push_str(&above);
         let stream = |streaming: bool| if streaming { "stream " } else { "" };
         let signature = format!(
             "  rpc {}({}{}) returns ({}{})",
@@ -340,14 +344,20 @@ mod tests {
                 &math_bus::SERVICE.descriptor_pool().expect("decodes"),
                 None
             ),
-            r#"service math.Math {
+            r#"// Arithmetic and time, with cached results.
+service math.Math {
   option (redis_bus.version) = "1.2.0";
 
+  // Adds two numbers. Pure, so each sum is computed once and cached for an
+  // hour.
   rpc Sum(math.SumRequest) returns (math.SumReply) {
     option (redis_bus.cache_key) = "{a}/{b}";
     option (redis_bus.cache_ttl_seconds) = 3600;
     option (redis_bus.idempotent) = true;
   }
+
+  // The current time, cached per seed: a seed keeps its time until its cache
+  // entry is cleared.
   rpc Now(math.NowRequest) returns (math.NowReply) {
     option (redis_bus.cache_key) = "{seed}";
   }
@@ -364,10 +374,12 @@ mod tests {
         assert_eq!(
             messages(roots),
             r#"message math.NowRequest {
+  // Any number: each seed has its own cached time.
   int64 seed = 1;
 }
 
 message math.NowReply {
+  // When the worker computed the reply.
   google.protobuf.Timestamp time = 1;
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use redis_bus::{Bus, MethodStats};
+use redis_bus::{Bus, Code, MethodStats};
 
 use crate::failure::Failure;
 use crate::human;
@@ -86,22 +86,23 @@ pub(crate) struct Rate {
 
 impl Rate {
     /// The rate for scripts: `{method, requests_per_s, handler_runs_per_s,
-    /// errors_per_s, cache_hit_ratio, handling_p50_us, handling_p99_us,
-    /// instances, queued, last_error}`.
+    /// errors_per_s, errors_by_code, cache_hit_ratio, call_p50_us,
+    /// call_p99_us, handling_p50_us, handling_p99_us, instances, queued,
+    /// last_error}`.
     pub(crate) fn to_json(&self) -> serde_json::Value {
-        let micros = |q| {
-            self.window
-                .latency_quantile(q)
-                .map(|latency| latency.as_micros() as u64)
-        };
+        let micros = |latency: Option<Duration>| latency.map(|l| l.as_micros() as u64);
+        let window = &self.window;
         serde_json::json!({
             "method": self.method,
             "requests_per_s": self.requests,
             "handler_runs_per_s": self.runs,
             "errors_per_s": self.errors,
+            "errors_by_code": codes_json(&window.errors_by_code),
             "cache_hit_ratio": self.hit_ratio,
-            "handling_p50_us": micros(0.5),
-            "handling_p99_us": micros(0.99),
+            "call_p50_us": micros(window.call_latency_quantile(0.5)),
+            "call_p99_us": micros(window.call_latency_quantile(0.99)),
+            "handling_p50_us": micros(window.latency_quantile(0.5)),
+            "handling_p99_us": micros(window.latency_quantile(0.99)),
             "instances": self.instances,
             "queued": self.queued,
             "last_error": self.last_error,
@@ -159,28 +160,74 @@ fn difference(then: &MethodStats, now: &MethodStats) -> MethodStats {
     window.cache_hits = now.cache_hits.saturating_sub(then.cache_hits);
     window.cache_misses = now.cache_misses.saturating_sub(then.cache_misses);
     window.cache_stores = now.cache_stores.saturating_sub(then.cache_stores);
-    for (bucket, count) in &mut window.latency {
-        let before = then
-            .latency
-            .iter()
-            .find(|(bound, _)| bound == bucket)
-            .map_or(0, |(_, count)| *count);
-        *count = count.saturating_sub(before);
-    }
+    subtract(&mut window.latency, &then.latency);
+    subtract(&mut window.call_latency, &then.call_latency);
+    subtract(&mut window.errors_by_code, &then.errors_by_code);
+    window.errors_by_code.retain(|(_, count)| *count > 0);
+    window
+        .errors_by_code
+        .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_i32().cmp(&b.0.as_i32())));
     window
 }
 
-/// A latency quantile of `stats`, as the bound of its bucket; `-` without
-/// calls, and `>` the largest bound when slower than it.
+/// Takes from each count of `now` the count of the same key in `then`.
+fn subtract<K: PartialEq>(now: &mut [(K, u64)], then: &[(K, u64)]) {
+    for (key, count) in now {
+        let before = then
+            .iter()
+            .find(|(other, _)| other == key)
+            .map_or(0, |(_, count)| *count);
+        *count = count.saturating_sub(before);
+    }
+}
+
+/// Failures by code for a table: the two most frequent, then how many
+/// more codes there were: `OUT_OF_RANGE 3, UNKNOWN 1 (+1 more)`; empty
+/// without failures.
+pub(crate) fn codes(by_code: &[(Code, u64)]) -> String {
+    const SHOWN: usize = 2;
+    let mut text = by_code
+        .iter()
+        .take(SHOWN)
+        .map(|(code, count)| format!("{} {count}", code.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if by_code.len() > SHOWN {
+        text.push_str(&format!(" (+{} more)", by_code.len() - SHOWN));
+    }
+    text
+}
+
+/// Failures by code for scripts: `{"OUT_OF_RANGE": 3, ...}`.
+pub(crate) fn codes_json(by_code: &[(Code, u64)]) -> serde_json::Value {
+    by_code
+        .iter()
+        .map(|(code, count)| (code.as_str().to_owned(), serde_json::Value::from(*count)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// A handling-time quantile of `stats`, as [`shown`] writes it.
 pub(crate) fn quantile(stats: &MethodStats, quantile: f64) -> String {
-    let recorded: u64 = stats.latency.iter().map(|(_, count)| count).sum();
+    shown(&stats.latency, stats.latency_quantile(quantile))
+}
+
+/// A whole-call quantile of `stats`, as [`shown`] writes it.
+pub(crate) fn call_quantile(stats: &MethodStats, quantile: f64) -> String {
+    shown(&stats.call_latency, stats.call_latency_quantile(quantile))
+}
+
+/// A quantile of the buckets `latency`, as the bound of its bucket; `-`
+/// without calls, and `>` the largest bound when slower than it.
+pub(crate) fn shown(latency: &[(Option<u64>, u64)], quantile: Option<Duration>) -> String {
+    let recorded: u64 = latency.iter().map(|(_, count)| count).sum();
     if recorded == 0 {
         return "-".to_owned();
     }
-    match stats.latency_quantile(quantile) {
+    match quantile {
         Some(latency) => human::latency(latency),
         None => {
-            let largest = stats.latency.iter().filter_map(|(bound, _)| *bound).max();
+            let largest = latency.iter().filter_map(|(bound, _)| *bound).max();
             match largest {
                 Some(bound) => format!(">{}", human::latency(Duration::from_micros(bound))),
                 None => "-".to_owned(),
@@ -275,6 +322,32 @@ mod tests {
         assert_eq!(per_second(31_250.0), "31.2k");
         assert_eq!(percent(Some(0.5)), "50%");
         assert_eq!(percent(None), "-");
+    }
+
+    #[test]
+    fn the_window_counts_failures_by_code_of_its_own() {
+        let start = Instant::now();
+        let mut then = stats("random.Random/Error", 10, 0, 0, 9);
+        then.errors_by_code = vec![(Code::Unknown, 8), (Code::Internal, 2)];
+        let mut now = stats("random.Random/Error", 20, 0, 0, 19);
+        now.errors_by_code = vec![(Code::Unknown, 9), (Code::Internal, 6), (Code::NotFound, 3)];
+        now.call_latency = vec![(Some(100), 5), (None, 0)];
+        let rates = rates(&sample(start, vec![then]), &sample(start, vec![now]));
+        let window = &rates[0].window;
+        assert_eq!(
+            window.errors_by_code,
+            vec![(Code::Internal, 4), (Code::NotFound, 3), (Code::Unknown, 1)]
+        );
+        assert_eq!(
+            codes(&window.errors_by_code),
+            "INTERNAL 4, NOT_FOUND 3 (+1 more)"
+        );
+        assert_eq!(codes(&[]), "");
+        assert_eq!(call_quantile(window, 0.5), "100µs");
+        assert_eq!(
+            rates[0].to_json()["errors_by_code"],
+            serde_json::json!({"INTERNAL": 4, "NOT_FOUND": 3, "UNKNOWN": 1})
+        );
     }
 
     #[test]

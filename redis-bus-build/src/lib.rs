@@ -44,6 +44,7 @@ mod emit;
 mod error;
 mod fingerprint;
 mod include_file;
+mod kept_comments;
 mod model;
 mod names;
 mod options;

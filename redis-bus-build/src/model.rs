@@ -15,6 +15,7 @@ use prost_reflect::{
 
 use crate::cache_key::CacheKeyTemplate;
 use crate::fingerprint::schema_fingerprint;
+use crate::kept_comments::kept;
 use crate::options::{MethodOptions, OptionReader};
 
 /// The version of a service that declares none.
@@ -272,9 +273,13 @@ pub(crate) fn location(file: &FileDescriptor, path: &[i32]) -> String {
     }
 }
 
+/// The field number of `source_code_info` in `FileDescriptorProto`.
+const SOURCE_CODE_INFO: u32 = 9;
+
 /// Encodes `file` and its imports, dependencies first, as a
-/// FileDescriptorSet, leaving out google/protobuf/* files and source info
-/// (comments and line numbers would triple its size).
+/// FileDescriptorSet, leaving out google/protobuf/* files. Of the source
+/// info only the comments of declarations are kept (`kept_comments`), for
+/// tools to show; spans and the rest would triple its size.
 ///
 /// The files go through prost-reflect's `DynamicMessage`, which keeps our
 /// extension options as it found them; prost's own descriptor types would
@@ -289,7 +294,13 @@ fn encode_descriptor_set(file: &FileDescriptor) -> Vec<u8> {
             DynamicMessage::decode(file_type.clone(), file.encode_to_vec().as_slice())
                 .expect("a file descriptor from the pool decodes");
         message.clear_field_by_name("source_code_info");
-        let bytes = message.encode_to_vec();
+        let mut bytes = message.encode_to_vec();
+        // A field appended to an encoded message is read as part of it.
+        if let Some(comments) = kept(file.file_descriptor_proto().source_code_info.as_ref()) {
+            encode_key(SOURCE_CODE_INFO, WireType::LengthDelimited, &mut bytes);
+            encode_varint(comments.encoded_len() as u64, &mut bytes);
+            comments.encode(&mut bytes).expect("a Vec grows as needed");
+        }
         encode_key(1, WireType::LengthDelimited, &mut set);
         encode_varint(bytes.len() as u64, &mut set);
         set.extend_from_slice(&bytes);

@@ -16,7 +16,7 @@ use crate::seam::error::{Error, ErrorKind};
 use crate::seam::heartbeat::Heartbeat;
 use crate::seam::instance::{Instance, ServiceSummary, summarize};
 use crate::seam::queue_depth::QueueDepth;
-use crate::seam::stats::MethodStats;
+use crate::seam::stats::{InstanceStats, MethodStats};
 use crate::seam::versions::compare_versions;
 
 /// Looks at what is live on a bus; from [`Bus::discovery`].
@@ -86,6 +86,14 @@ impl Discovery {
     /// client and worker recorded (each sends its counts every second).
     pub async fn stats(&self) -> Result<Vec<MethodStats>, Error> {
         self.bus.transport.stats().await
+    }
+
+    /// The own statistics of every live worker, per method it served, by
+    /// method and then worker id: what each worker's handlers did since it
+    /// started. A worker that stopped or died is left out as soon as its
+    /// registration lapses. The in-memory bus has none.
+    pub async fn instance_stats(&self) -> Result<Vec<InstanceStats>, Error> {
+        self.bus.transport.instance_stats().await
     }
 
     /// A stream of changes from now on: services, instances up and down.

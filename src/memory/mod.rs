@@ -200,6 +200,11 @@ impl Transport for MemoryTransport {
         Ok(self.cache.stats())
     }
 
+    async fn instance_stats(&self) -> Result<Vec<crate::seam::stats::InstanceStats>, Error> {
+        // The in-memory bus counts cache lookups only, not handler runs.
+        Ok(Vec::new())
+    }
+
     async fn flush_stats(&self) -> Result<(), Error> {
         Ok(())
     }

@@ -23,6 +23,7 @@
 //! | `rb:{<bus>:cache:<method>}:generation` | bumped to clear every cached reply of a method (string) |
 //! | `rb:{<bus>:stats}:methods` | every method with statistics (set) |
 //! | `rb:{<bus>:stats}:method:<method>` | a method's counters, added into by every process (hash) |
+//! | `rb:{<bus>:stats}:instance:<instance>` | one worker's own counters, `<method> <counter>` fields (hash with the registration's TTL) |
 //! | `rb:{<bus>:registry}:events` | workers starting and stopping (capped stream) |
 //! | `rb:{<bus>:client:<client>}:replies` | replies to one client (list with a TTL) |
 //! | `rb:{<bus>:client:<client>}:batch` | replies the client is dispatching (list with a TTL) |
@@ -117,6 +118,12 @@ impl Keys {
     /// The counters of method `method` (`package.Service/Method`).
     pub(crate) fn stats(&self, method: &str) -> String {
         [PREFIX, &self.bus, ":stats}:method:", method].concat()
+    }
+
+    /// The own counters of worker `instance`, apart from the other
+    /// workers'.
+    pub(crate) fn stats_instance(&self, instance: &str) -> String {
+        [PREFIX, &self.bus, ":stats}:instance:", instance].concat()
     }
 
     /// The reply list of client `client`.

@@ -50,7 +50,7 @@ use crate::seam::instance::Instance;
 use crate::seam::queue_depth::QueueDepth;
 use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
-use crate::seam::stats::MethodStats;
+use crate::seam::stats::{InstanceStats, MethodStats};
 use crate::seam::status::Status;
 use crate::seam::stream::{EncodedMessages, EncodedRequests};
 use crate::seam::transport::{RegistryEvents, Transport, Worker};
@@ -72,14 +72,11 @@ pub(crate) struct RedisTransport {
     caller: OnceLock<Caller>,
     /// Statistics recorded by this process.
     stats: Arc<Stats>,
-    /// The task that sends them every interval.
-    stats_flusher: JoinHandle<()>,
-}
-
-impl Drop for RedisTransport {
-    fn drop(&mut self) {
-        self.stats_flusher.abort();
-    }
+    /// The task that sends them every interval. It outlives the transport
+    /// while a worker started on it still counts (a server runs on after
+    /// the `Bus` it was started with is dropped), and ends at its first
+    /// tick after the last of them.
+    _stats_flusher: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for RedisTransport {
@@ -119,7 +116,7 @@ impl RedisTransport {
             .sync(&mut connection)
             .await
             .map_err(|error| connector.error("cannot read the clock of Redis at", error))?;
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(Stats::new(settings.instance_ttl));
         let stats_flusher = tokio::spawn(stats::flush_periodically(
             Arc::downgrade(&stats),
             connection.clone(),
@@ -134,7 +131,7 @@ impl RedisTransport {
             settings,
             caller: OnceLock::new(),
             stats,
-            stats_flusher,
+            _stats_flusher: stats_flusher,
         })
     }
 
@@ -179,7 +176,12 @@ impl Transport for RedisTransport {
     }
 
     async fn call(&self, call: OutgoingCall) -> Result<Bytes, Status> {
-        self.caller().call(call).await
+        // The whole call as its caller waits for it, cache hits included.
+        let (service, method) = (call.service, call.method.full_name);
+        let started = std::time::Instant::now();
+        let outcome = self.caller().call(call).await;
+        self.stats.called(service, method, started.elapsed());
+        outcome
     }
 
     async fn call_streaming(&self, call: OutgoingCall) -> Result<EncodedMessages, Status> {
@@ -231,6 +233,16 @@ impl Transport for RedisTransport {
         stats::read(&mut self.connection.clone(), &self.keys)
             .await
             .map_err(|error| self.connector.error("cannot read statistics at", error))
+    }
+
+    async fn instance_stats(&self) -> Result<Vec<InstanceStats>, Error> {
+        stats::read_instances(
+            &mut self.connection.clone(),
+            &self.keys,
+            self.clock.now_ms(),
+        )
+        .await
+        .map_err(|error| self.connector.error("cannot read statistics at", error))
     }
 
     async fn cleanup(&self, dry_run: bool) -> Result<u64, Error> {

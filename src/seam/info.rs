@@ -22,7 +22,8 @@ pub struct ServiceInfo {
     /// The rpcs, in declaration order.
     pub methods: &'static [MethodInfo],
     /// The encoded `FileDescriptorSet` of the service's proto file and its
-    /// imports (without `google/protobuf/*`), custom options included.
+    /// imports (without `google/protobuf/*`), custom options and the
+    /// comments of declarations included.
     pub file_descriptor_set: &'static [u8],
 }
 

@@ -17,7 +17,7 @@ use crate::seam::instance::Instance;
 use crate::seam::queue_depth::QueueDepth;
 use crate::seam::server_config::ServerConfig;
 use crate::seam::service::Service;
-use crate::seam::stats::MethodStats;
+use crate::seam::stats::{InstanceStats, MethodStats};
 use crate::seam::status::Status;
 use crate::seam::stream::{EncodedMessages, EncodedRequests};
 
@@ -95,6 +95,9 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
 
     /// The statistics of every method of the bus.
     async fn stats(&self) -> Result<Vec<MethodStats>, Error>;
+
+    /// The own statistics of every live worker, per method.
+    async fn instance_stats(&self) -> Result<Vec<InstanceStats>, Error>;
 
     /// Sends the statistics this process recorded and has not sent yet.
     async fn flush_stats(&self) -> Result<(), Error>;

@@ -6,11 +6,13 @@
 
 use std::time::SystemTime;
 
+use prost_reflect::DescriptorPool;
 use redis_bus::{Code, Instance, ServiceInfo};
 
 use crate::failure::Failure;
 use crate::human;
 use crate::names::{self, Resolved};
+use crate::proto_comments;
 use crate::proto_text;
 use crate::session::Session;
 use crate::table::{Align, Table};
@@ -52,10 +54,10 @@ async fn method(session: &Session, target: &Target) -> Result<String, Failure> {
         .iter()
         .find(|method| method.name == target.method)
         .ok_or_else(|| Failure::new(format!("{target} is not in its service's description")))?;
-    if session.json() {
-        return Ok(method_json(method).to_string());
-    }
     let pool = client.pool();
+    if session.json() {
+        return Ok(method_json(method, pool).to_string());
+    }
     let mut roots = Vec::new();
     for type_name in [method.request_type, method.reply_type] {
         roots.push(pool.get_message_by_name(type_name).ok_or_else(|| {
@@ -96,9 +98,17 @@ async fn message(
             if session.json() {
                 let values: Vec<serde_json::Value> = descriptor
                     .values()
-                    .map(|v| serde_json::json!({"name": v.name(), "number": v.number()}))
+                    .map(|v| {
+                        let comment = proto_comments::text(&v.parent_file(), v.path());
+                        serde_json::json!({"name": v.name(), "number": v.number(), "comment": comment})
+                    })
                     .collect();
-                let json = serde_json::json!({"enum": descriptor.full_name(), "values": values});
+                let comment = proto_comments::text(&descriptor.parent_file(), descriptor.path());
+                let json = serde_json::json!({
+                    "enum": descriptor.full_name(),
+                    "comment": comment,
+                    "values": values,
+                });
                 return Ok(Some(json.to_string()));
             }
             return Ok(Some(proto_text::enums([descriptor])));
@@ -142,16 +152,27 @@ fn message_json(message: &prost_reflect::MessageDescriptor) -> serde_json::Value
                 "number": field.number(),
                 "type": proto_text::kind_name(&field.kind()),
                 "label": label,
+                "comment": proto_comments::text(&field.parent_file(), field.path()),
             })
         })
         .collect();
-    serde_json::json!({"message": message.full_name(), "fields": fields})
+    serde_json::json!({
+        "message": message.full_name(),
+        "comment": proto_comments::text(&message.parent_file(), message.path()),
+        "fields": fields,
+    })
 }
 
-/// A method for scripts, as in `describe SERVICE --json`.
-fn method_json(method: &redis_bus::MethodInfo) -> serde_json::Value {
+/// A method for scripts, as in `describe SERVICE --json`, with its
+/// comment from `pool`.
+fn method_json(method: &redis_bus::MethodInfo, pool: &DescriptorPool) -> serde_json::Value {
+    let comment = pool
+        .get_service_by_name(method.full_name.split_once('/').map_or("", |(s, _)| s))
+        .and_then(|service| service.methods().find(|m| m.name() == method.name))
+        .and_then(|rpc| proto_comments::text(&rpc.parent_file(), rpc.path()));
     serde_json::json!({
         "name": method.name,
+        "comment": comment,
         "request": method.request_type,
         "reply": method.reply_type,
         "cache_key": method.cache_key,
@@ -179,7 +200,7 @@ async fn service(session: &Session, service: &str) -> Result<String, Failure> {
     }
     let instances = session.bus().discovery().instances(info.name).await?;
     if session.json() {
-        return Ok(to_json(info, &instances));
+        return Ok(to_json(info, pool, &instances));
     }
     let mut out = proto_text::service(info, pool, None);
     out.push('\n');
@@ -190,8 +211,15 @@ async fn service(session: &Session, service: &str) -> Result<String, Failure> {
 }
 
 /// The service, its methods and live instances as one JSON object.
-fn to_json(info: &ServiceInfo, instances: &[Instance]) -> String {
-    let methods: Vec<serde_json::Value> = info.methods.iter().map(method_json).collect();
+fn to_json(info: &ServiceInfo, pool: &DescriptorPool, instances: &[Instance]) -> String {
+    let methods: Vec<serde_json::Value> = info
+        .methods
+        .iter()
+        .map(|method| method_json(method, pool))
+        .collect();
+    let comment = pool
+        .get_service_by_name(info.name)
+        .and_then(|service| proto_comments::text(&service.parent_file(), service.path()));
     let instances: Vec<serde_json::Value> = instances
         .iter()
         .map(|instance| {
@@ -210,6 +238,7 @@ fn to_json(info: &ServiceInfo, instances: &[Instance]) -> String {
         .collect();
     serde_json::json!({
         "service": info.name,
+        "comment": comment,
         "version": info.version,
         "methods": methods,
         "instances": instances,

@@ -8,6 +8,7 @@ mod describe;
 mod ping;
 mod services;
 pub(crate) mod stats;
+mod stats_instances;
 mod streaming;
 mod watch;
 
@@ -36,8 +37,17 @@ pub(crate) async fn run(
         BusCommand::Cache(CacheCommand::Clear { target, json }) => {
             cache::clear(session, target, json.as_deref()).await
         }
-        BusCommand::Stats { service, window } => {
-            stats::run(session, service.as_deref(), *window).await
+        BusCommand::Stats {
+            service,
+            window,
+            instances,
+        } => {
+            let view = match (window, instances) {
+                (Some(window), _) => stats::View::Window(*window),
+                (None, true) => stats::View::Instances,
+                (None, false) => stats::View::Totals,
+            };
+            stats::run(session, service.as_deref(), view).await
         }
         BusCommand::Cleanup { yes } => cleanup::run(session, *yes, confirm).await,
         BusCommand::Watch => watch::run(session).await,

@@ -1,13 +1,14 @@
-//! `stats [SERVICE] [--window DURATION]`: per-method statistics, summed
-//! over every client and worker of the bus: counts since the bus began, or
-//! rates over a window from two samples.
+//! `stats [SERVICE] [--window DURATION | --instances]`: per-method
+//! statistics, summed over every client and worker of the bus: counts
+//! since the bus began, rates over a window from two samples, or each live
+//! worker's own counts.
 
 use std::time::Duration;
 
 use redis_bus::MethodStats;
 
 use crate::failure::Failure;
-use crate::sample::{self, Sample, quantile};
+use crate::sample::{self, Sample, call_quantile, codes, quantile};
 use crate::session::Session;
 use crate::table::{Align, Table};
 
@@ -15,15 +16,28 @@ use crate::table::{Align, Table};
 /// than a look at the bus needs.
 const MAX_WINDOW: Duration = Duration::from_secs(3600);
 
-/// The statistics of every method, or of `service`'s methods; over
-/// `window` when given.
+/// What `stats` shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum View {
+    /// Counts since the bus began.
+    Totals,
+    /// Rates over a window.
+    Window(Duration),
+    /// Each live worker's own counts.
+    Instances,
+}
+
+/// The statistics of every method, or of `service`'s methods, as `view`
+/// says.
 pub(super) async fn run(
     session: &Session,
     service: Option<&str>,
-    window: Option<Duration>,
+    view: View,
 ) -> Result<String, Failure> {
-    if let Some(window) = window {
-        return windowed(session, service, window).await;
+    match view {
+        View::Totals => {}
+        View::Window(window) => return windowed(session, service, window).await,
+        View::Instances => return super::stats_instances::run(session, service).await,
     }
     let stats = session.bus().discovery().stats().await?;
     if session.json() {
@@ -62,10 +76,13 @@ async fn windowed(
         ("HANDLER RUNS/S", Align::Right),
         ("ERRORS/S", Align::Right),
         ("CACHE HIT %", Align::Right),
+        ("CALL P50", Align::Right),
+        ("CALL P99", Align::Right),
         ("HANDLING P50", Align::Right),
         ("HANDLING P99", Align::Right),
         ("INSTANCES", Align::Right),
         ("QUEUED", Align::Right),
+        ("ERROR CODES", Align::Left),
     ]);
     for rate in &rates {
         table.row([
@@ -74,10 +91,13 @@ async fn windowed(
             sample::per_second(rate.runs),
             sample::per_second(rate.errors),
             sample::percent(rate.hit_ratio),
+            call_quantile(&rate.window, 0.5),
+            call_quantile(&rate.window, 0.99),
             quantile(&rate.window, 0.5),
             quantile(&rate.window, 0.99),
             rate.instances.to_string(),
             rate.queued.to_string(),
+            codes(&rate.window.errors_by_code),
         ]);
     }
     Ok(format!(
@@ -116,16 +136,19 @@ fn to_json(stats: &[MethodStats], service: Option<&str>) -> String {
         .iter()
         .filter(|method| of_service(&method.method, service))
         .map(|method| {
-            let micros = |q| method.latency_quantile(q).map(|d| d.as_micros() as u64);
+            let micros = |latency: Option<Duration>| latency.map(|d| d.as_micros() as u64);
             serde_json::json!({
                 "method": method.method,
                 "requests": requests(method),
                 "handler_runs": method.calls,
                 "errors": method.errors,
+                "errors_by_code": sample::codes_json(&method.errors_by_code),
                 "cache_hits": method.cache_hits,
                 "cache_misses": method.cache_misses,
-                "handling_p50_us": micros(0.5),
-                "handling_p99_us": micros(0.99),
+                "call_p50_us": micros(method.call_latency_quantile(0.5)),
+                "call_p99_us": micros(method.call_latency_quantile(0.99)),
+                "handling_p50_us": micros(method.latency_quantile(0.5)),
+                "handling_p99_us": micros(method.latency_quantile(0.99)),
                 "last_error": method.last_error,
             })
         })
@@ -150,8 +173,11 @@ fn render(bus: &str, stats: &[MethodStats], service: Option<&str>) -> String {
         ("ERRORS", Align::Right),
         ("CACHE HITS", Align::Right),
         ("CACHE MISSES", Align::Right),
+        ("CALL P50", Align::Right),
+        ("CALL P99", Align::Right),
         ("HANDLING P50", Align::Right),
         ("HANDLING P99", Align::Right),
+        ("ERROR CODES", Align::Left),
         ("LAST ERROR", Align::Left),
     ]);
     for method in rows {
@@ -162,8 +188,11 @@ fn render(bus: &str, stats: &[MethodStats], service: Option<&str>) -> String {
             method.errors.to_string(),
             method.cache_hits.to_string(),
             method.cache_misses.to_string(),
+            call_quantile(method, 0.5),
+            call_quantile(method, 0.99),
             quantile(method, 0.5),
             quantile(method, 0.99),
+            codes(&method.errors_by_code),
             method.last_error.clone().unwrap_or_default(),
         ]);
     }
@@ -186,6 +215,8 @@ mod tests {
     fn methods_are_tabled_by_name() {
         let mut error = stats("random.Random/Error", 2, &[(Some(250), 2), (None, 0)]);
         error.errors = 2;
+        error.errors_by_code = vec![(redis_bus::Code::Unknown, 2)];
+        error.call_latency = vec![(Some(500), 2), (None, 0)];
         error.last_error = Some("UNKNOWN: boom".to_owned());
         let mut sum = stats(
             "math.Math/Sum",
@@ -197,10 +228,10 @@ mod tests {
         let all = [error, sum, stats("math.Math/Now", 0, &[])];
         assert_eq!(
             render("b", &all, None),
-            "METHOD               REQUESTS  HANDLER RUNS  ERRORS  CACHE HITS  CACHE MISSES  HANDLING P50  HANDLING P99  LAST ERROR\n\
-             math.Math/Now               0             0       0           0             0             -             -\n\
-             math.Math/Sum             107           100       0           7             3         100µs         2.5ms\n\
-             random.Random/Error         2             2       2           0             0         250µs         250µs  UNKNOWN: boom\n"
+            "METHOD               REQUESTS  HANDLER RUNS  ERRORS  CACHE HITS  CACHE MISSES  CALL P50  CALL P99  HANDLING P50  HANDLING P99  ERROR CODES  LAST ERROR\n\
+             math.Math/Now               0             0       0           0             0         -         -             -             -\n\
+             math.Math/Sum             107           100       0           7             3         -         -         100µs         2.5ms\n\
+             random.Random/Error         2             2       2           0             0     500µs     500µs         250µs         250µs  UNKNOWN 2    UNKNOWN: boom\n"
         );
         let math = render("b", &all, Some("math.Math"));
         assert!(

@@ -64,6 +64,7 @@ pub(crate) fn complete(catalog: &Catalog, line: &str, pos: usize) -> (usize, Vec
             candidates.extend(targets(catalog, partial, Methods::All));
             candidates
         }
+        ["stats", ..] if partial.starts_with('-') => words_starting(STATS_FLAGS, partial),
         ["describe" | "stats" | "ping"] => services(catalog, partial),
         ["call"] => targets(catalog, partial, Methods::All),
         ["cache"] => words_starting(&["clear"], partial),
@@ -77,6 +78,9 @@ pub(crate) fn complete(catalog: &Catalog, line: &str, pos: usize) -> (usize, Vec
     };
     (start, candidates)
 }
+
+/// The flags of `stats`.
+const STATS_FLAGS: &[&str] = &["--window", "--instances"];
 
 /// The shell's commands that start with `partial`.
 fn commands(partial: &str) -> Vec<Candidate> {
@@ -323,6 +327,14 @@ mod tests {
         assert_eq!(
             completed(&catalog, "stats "),
             ["stats math.Math ", "stats random.Random "]
+        );
+        assert_eq!(
+            completed(&catalog, "stats math.Math --i"),
+            ["stats math.Math --instances "]
+        );
+        assert_eq!(
+            completed(&catalog, "stats --"),
+            ["stats --window ", "stats --instances "]
         );
     }
 

@@ -186,7 +186,8 @@ mod tests {
             parse("stats math.Math"),
             Ok(Action::Run(BusCommand::Stats {
                 service: Some("math.Math".to_owned()),
-                window: None
+                window: None,
+                instances: false,
             }))
         );
         assert_eq!(parse("quit"), Ok(Action::Exit));

@@ -28,6 +28,8 @@ pub(crate) struct Row {
     pub(crate) p50: String,
     /// Handling p99 over the same.
     pub(crate) p99: String,
+    /// The whole call's p99 over the same, as callers timed it.
+    pub(crate) call_p99: String,
     /// The p99 in microseconds, for sorting (`u64::MAX` beyond the last
     /// bucket, 0 without calls).
     p99_us: u64,
@@ -189,6 +191,7 @@ impl Model {
                 Row {
                     p50: sample::quantile(window, 0.5),
                     p99: sample::quantile(window, 0.99),
+                    call_p99: sample::call_quantile(window, 0.99),
                     p99_us,
                     history: self.histories[&rate.method].iter().copied().collect(),
                     rate,

@@ -10,24 +10,30 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row as TableRow, Sparkline, Table
 
 use super::model::{HISTORY, Model, Row, sparkline};
 use crate::human;
-use crate::sample::{per_second, percent};
+use crate::sample::{codes, per_second, percent};
 use crate::table::{Align, Table};
 
 /// The columns: title, alignment, width on a terminal (the method's and
-/// the last error's are set by what they hold).
-const COLUMNS: [(&str, Align, u16); 11] = [
+/// the last error's are set by what they hold). `P50` and `P99` are
+/// handling times, `CALL P99` the whole call as callers waited for it.
+const COLUMNS: [(&str, Align, u16); 13] = [
     ("METHOD", Align::Left, 28),
     ("REQ/S", Align::Right, 7),
     ("RUNS/S", Align::Right, 7),
     ("ERR/S", Align::Right, 6),
     ("HIT%", Align::Right, 5),
-    ("P50", Align::Right, 7),
-    ("P99", Align::Right, 7),
+    ("P50", Align::Right, 6),
+    ("P99", Align::Right, 6),
+    ("CALL P99", Align::Right, 8),
     ("INST", Align::Right, 4),
     ("QUEUE", Align::Right, 5),
-    ("REQ/S HISTORY", Align::Left, 20),
+    ("REQ/S HISTORY", Align::Left, 13),
+    ("ERROR CODES", Align::Left, 20),
     ("LAST ERROR", Align::Left, 30),
 ];
+
+/// Where the history column is.
+const HISTORY_COLUMN: usize = 10;
 
 /// What the keys do, at the foot of the screen.
 const KEYS: &str = "q quit  s/S sort  r reverse  / filter  c clear filter";
@@ -57,7 +63,7 @@ fn header(bus: &str, model: &Model) -> String {
 }
 
 /// One row's cells; `history` keeps the last values that fit.
-fn cells(row: &Row, history: usize) -> [String; 11] {
+fn cells(row: &Row, history: usize) -> [String; 13] {
     let start = row.history.len().saturating_sub(history);
     [
         row.rate.method.clone(),
@@ -67,9 +73,11 @@ fn cells(row: &Row, history: usize) -> [String; 11] {
         percent(row.rate.hit_ratio),
         row.p50.clone(),
         row.p99.clone(),
+        row.call_p99.clone(),
         row.rate.instances.to_string(),
         row.rate.queued.to_string(),
         sparkline(&row.history[start..]),
+        codes(&row.rate.window.errors_by_code),
         row.rate.last_error.clone().unwrap_or_default(),
     ]
 }
@@ -103,7 +111,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
             .data(shown),
         spark,
     );
-    let history = usize::from(COLUMNS[9].2);
+    let history = usize::from(COLUMNS[HISTORY_COLUMN].2);
     let rows: Vec<TableRow<'_>> = model
         .rows()
         .into_iter()
@@ -119,7 +127,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
         .unwrap_or(0);
     let mut widths = COLUMNS.map(|(_, _, width)| Constraint::Length(width));
     widths[0] = Constraint::Length(longest.clamp(6, 60) as u16);
-    widths[10] = Constraint::Fill(1);
+    widths[COLUMNS.len() - 1] = Constraint::Fill(1);
     let waiting = if model.ready() {
         ""
     } else {
@@ -135,7 +143,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, bus: &str, model: &Model) {
 }
 
 /// Cells lined up as their columns say.
-fn aligned(cells: [String; 11]) -> Vec<Cell<'static>> {
+fn aligned(cells: [String; 13]) -> Vec<Cell<'static>> {
     cells
         .into_iter()
         .zip(COLUMNS)

@@ -87,13 +87,18 @@ async fn describe_shows_rpcs_options_messages_and_instances() {
     let (redis, _bus, server) = redis_with_samples().await;
     let out = run(&redis, &["describe", "math.Math"]).await.ok();
     for expected in [
-        "service math.Math {\n  option (redis_bus.version) = \"1.2.0\";",
+        // The proto's comments, from the descriptor the worker registered.
+        "// Arithmetic and time, with cached results.\nservice math.Math {\n  \
+         option (redis_bus.version) = \"1.2.0\";",
+        "  }\n\n  // The current time, cached per seed: a seed keeps its time until its \
+         cache\n  // entry is cleared.\n  rpc Now(",
         "  rpc Sum(math.SumRequest) returns (math.SumReply) {\n    \
          option (redis_bus.cache_key) = \"{a}/{b}\";\n    \
          option (redis_bus.cache_ttl_seconds) = 3600;\n    \
          option (redis_bus.idempotent) = true;\n  }",
         "message math.SumRequest {\n  int64 a = 1;\n  int64 b = 2;\n}",
-        "message math.NowReply {\n  google.protobuf.Timestamp time = 1;\n}",
+        "message math.NowReply {\n  // When the worker computed the reply.\n  \
+         google.protobuf.Timestamp time = 1;\n}",
         "// google.protobuf.Timestamp (well-known type): in JSON, an RFC 3339 string",
         "live instances: 1\nINSTANCE",
     ] {
@@ -116,7 +121,9 @@ async fn describe_shows_rpcs_options_messages_and_instances() {
         "  rpc Password(random.PasswordRequest) returns (random.PasswordReply) {\n    \
          option (redis_bus.timeout_ms) = 2000;\n  }",
         "  rpc Error(random.ErrorRequest) returns (random.ErrorReply);",
-        "message random.PasswordRequest {\n  optional uint32 length = 1;\n}",
+        "message random.PasswordRequest {\n  \
+         // How many characters; 12 when unset, at least 1 and at most 1024.\n  \
+         optional uint32 length = 1;\n}",
         "message random.UuidRequest {}",
     ] {
         assert!(out.contains(expected), "{expected:?} in:\n{out}");
@@ -193,9 +200,12 @@ async fn describe_one_method_or_one_message() {
     let sum = run(&redis, &["describe", "Math/Sum"]).await.ok();
     assert_eq!(
         sum,
-        r#"service math.Math {
+        r#"// Arithmetic and time, with cached results.
+service math.Math {
   option (redis_bus.version) = "1.2.0";
 
+  // Adds two numbers. Pure, so each sum is computed once and cached for an
+  // hour.
   rpc Sum(math.SumRequest) returns (math.SumReply) {
     option (redis_bus.cache_key) = "{a}/{b}";
     option (redis_bus.cache_ttl_seconds) = 3600;
@@ -209,6 +219,7 @@ message math.SumRequest {
 }
 
 message math.SumReply {
+  // a + b.
   int64 sum = 1;
 }
 "#
@@ -218,7 +229,9 @@ message math.SumReply {
         .ok();
     assert_eq!(
         request,
-        "message random.PasswordRequest {\n  optional uint32 length = 1;\n}\n"
+        "message random.PasswordRequest {\n  \
+         // How many characters; 12 when unset, at least 1 and at most 1024.\n  \
+         optional uint32 length = 1;\n}\n"
     );
     let json = run(&redis, &["--json", "describe", "math.SumRequest"])
         .await
@@ -231,6 +244,34 @@ message math.SumReply {
         .await
         .ok();
     assert!(method.contains(r#""cache_key":"{seed}""#), "{method}");
+    // Scripts get the comments too, as plain text.
+    let method: serde_json::Value = serde_json::from_str(&method).expect("JSON");
+    assert_eq!(
+        method["comment"],
+        "The current time, cached per seed: a seed keeps its time until its cache\n\
+         entry is cleared."
+    );
+    let message = run(&redis, &["--json", "describe", "random.PasswordRequest"])
+        .await
+        .ok();
+    let message: serde_json::Value = serde_json::from_str(&message).expect("JSON");
+    assert_eq!(
+        message["fields"][0]["comment"],
+        "How many characters; 12 when unset, at least 1 and at most 1024."
+    );
+    assert_eq!(
+        message["comment"],
+        serde_json::Value::Null,
+        "no comment above it"
+    );
+    let service = run(&redis, &["--json", "describe", "random.Random"])
+        .await
+        .ok();
+    let service: serde_json::Value = serde_json::from_str(&service).expect("JSON");
+    assert_eq!(
+        service["comment"],
+        "Random values: identifiers and passwords."
+    );
 
     let typo = run(&redis, &["describe", "math.SumRequst"]).await;
     assert_eq!(typo.code, Some(69));

@@ -2,8 +2,9 @@
 //! their users run them: the real binaries against a real redis-server,
 //! called through the real `redis-bus` command. They say "serving" only
 //! once registered, handle one request with `--once`, stop at a failing
-//! handler with `--debug`, print errors in their `Display` form, and write
-//! colour only to a terminal without `NO_COLOR`.
+//! handler with `--debug`, print errors in their `Display` form, write
+//! colour only to a terminal without `NO_COLOR`, register their proto
+//! comments for `describe`, and lose their own statistics row when killed.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -274,4 +275,102 @@ async fn colour_only_on_a_terminal_without_no_color() {
     })
     .await
     .expect("the sessions do not panic");
+}
+
+/// The rows of `stats --instances` as (pid, handler runs).
+async fn instance_rows(redis: &RedisServer) -> Vec<(u32, u64)> {
+    let json = run(redis, &["--json", "stats", "--instances", "math.Math"])
+        .await
+        .ok();
+    let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    rows.as_array()
+        .expect("an array")
+        .iter()
+        .map(|row| {
+            let pid = row["pid"].as_u64().expect("a live worker's pid") as u32;
+            (pid, row["handler_runs"].as_u64().expect("a count"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_own_statistics_go_with_its_registration() {
+    let (redis, bus) = redis_and_bus().await;
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let mut math = worker(&redis, "math", &[]);
+        let mut lines = stderr_lines(&mut math);
+        until(&mut lines, "serving math.Math").await;
+        workers.push((math, lines));
+    }
+    let math = generated_examples::math::math_bus::MathClient::new(&bus);
+    for b in 0..20 {
+        let sum = generated_examples::math::SumRequest { a: 1, b };
+        math.sum(sum).await.expect("a sum");
+    }
+    // The workers send their counts every second.
+    let rows = crate::common::eventually("both workers' counts", || async {
+        let rows = instance_rows(&redis).await;
+        (rows.iter().map(|(_, runs)| runs).sum::<u64>() == 20).then_some(rows)
+    })
+    .await;
+    let (victim, _) = rows[0];
+    let (child, _) = workers
+        .iter_mut()
+        .find(|(child, _)| child.id() == Some(victim))
+        .expect("a row names one of the workers");
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("the worker is gone");
+    // Killed, it never deregistered: its row goes when its registration
+    // lapses (5 s), by itself.
+    let after = crate::common::eventually("the killed worker's row to go", || async {
+        let rows = instance_rows(&redis).await;
+        rows.iter().all(|(pid, _)| *pid != victim).then_some(rows)
+    })
+    .await;
+    let survivors: Vec<u32> = rows
+        .iter()
+        .map(|(pid, _)| *pid)
+        .filter(|pid| *pid != victim)
+        .collect();
+    assert_eq!(
+        after.iter().map(|(pid, _)| *pid).collect::<Vec<_>>(),
+        survivors,
+        "the live worker keeps its row"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_shows_the_proto_comments_the_sample_binaries_registered() {
+    let (redis, _bus) = redis_and_bus().await;
+    let mut started = Vec::new();
+    for name in ["math", "random"] {
+        let mut sample = worker(&redis, name, &[]);
+        let mut lines = stderr_lines(&mut sample);
+        until(&mut lines, "serving").await;
+        started.push((sample, lines));
+    }
+    let service = run(&redis, &["describe", "random.Random"]).await.ok();
+    assert!(
+        service
+            .starts_with("// Random values: identifiers and passwords.\nservice random.Random {"),
+        "{service}"
+    );
+    let method = run(&redis, &["describe", "Math/Sum"]).await.ok();
+    assert!(
+        method.contains(
+            "  // Adds two numbers. Pure, so each sum is computed once and cached for an\n  \
+             // hour.\n  rpc Sum("
+        ),
+        "{method}"
+    );
+    let message = run(&redis, &["describe", "random.PasswordRequest"])
+        .await
+        .ok();
+    assert_eq!(
+        message,
+        "message random.PasswordRequest {\n  \
+         // How many characters; 12 when unset, at least 1 and at most 1024.\n  \
+         optional uint32 length = 1;\n}\n"
+    );
 }

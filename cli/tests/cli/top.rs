@@ -76,11 +76,12 @@ async fn top_once_prints_one_frame_of_rates() {
             .nth(1)
             .is_some_and(|titles| titles.starts_with("METHOD")
                 && titles.contains("REQ/S  RUNS/S  ERR/S  HIT%")
-                && titles.contains("INST  QUEUE  REQ/S HISTORY  LAST ERROR")),
+                && titles
+                    .contains("CALL P99  INST  QUEUE  REQ/S HISTORY  ERROR CODES  LAST ERROR")),
         "{frame}"
     );
     let sum = row(&frame, "math.Math/Sum").expect("a row for Sum");
-    // METHOD REQ/S RUNS/S ERR/S HIT% P50 P99 INST QUEUE HISTORY
+    // METHOD REQ/S RUNS/S ERR/S HIT% P50 P99 CALL-P99 INST QUEUE HISTORY
     assert!(
         rate(&sum[1]) > rate(&sum[2]),
         "cache hits are requests: {frame}"
@@ -90,15 +91,20 @@ async fn top_once_prints_one_frame_of_rates() {
     let hit: f64 = sum[4].trim_end_matches('%').parse().expect("a percentage");
     assert!(hit > 10.0 && hit < 90.0, "{frame}");
     assert!(sum[5] != "-" && sum[6] != "-", "latencies: {frame}");
-    assert_eq!(sum[7], "1", "one live instance: {frame}");
+    assert!(
+        sum[7] != "-",
+        "the whole call, as the test's client timed it: {frame}"
+    );
+    assert_eq!(sum[8], "1", "one live instance: {frame}");
     assert_eq!(
-        sum[8].chars().count(),
+        sum[9].chars().count(),
         1,
         "one interval of history: {frame}"
     );
     let error = row(&frame, "random.Random/Error").expect("a row for Error");
     assert!(rate(&error[3]) > 0.0, "{frame}");
-    assert_eq!(error[10..], ["UNKNOWN:", "boom"], "{frame}");
+    assert_eq!(error[11], "UNKNOWN", "the failures by code: {frame}");
+    assert_eq!(error[13..], ["UNKNOWN:", "boom"], "{frame}");
     // The busiest method comes first.
     assert!(
         frame
@@ -138,6 +144,15 @@ async fn top_json_prints_a_sample_per_interval() {
         "{out}"
     );
     assert!(sum["handling_p99_us"].as_u64().is_some(), "{out}");
+    assert!(sum["call_p99_us"].as_u64().is_some(), "{out}");
+    let error = methods
+        .iter()
+        .find(|method| method["method"] == "random.Random/Error")
+        .expect("Error");
+    assert!(
+        error["errors_by_code"]["UNKNOWN"].as_u64() > Some(0),
+        "{out}"
+    );
     assert_eq!(sum["instances"], 1, "{out}");
     let ratio = sum["cache_hit_ratio"].as_f64().expect("a ratio");
     assert!(ratio > 0.1 && ratio < 0.9, "{out}");
@@ -174,13 +189,21 @@ async fn stats_window_gives_rates() {
         rate(&sum[1]) > rate(&sum[2]) && rate(&sum[2]) > 0.0,
         "{table}"
     );
+    assert!(
+        sum[5..9].iter().all(|cell| cell != "-"),
+        "latencies: {table}"
+    );
     assert_eq!(
-        sum[7..],
+        sum[9..],
         ["1", "0"],
-        "one instance, nothing queued: {table}"
+        "one instance, nothing queued, no errors: {table}"
     );
     let error = row(&table, "random.Random/Error").expect("Error");
     assert!(rate(&error[3]) > 0.0, "{table}");
+    assert_eq!(
+        error[11], "UNKNOWN",
+        "the window's failures by code: {table}"
+    );
     let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     let rows = rows.as_array().expect("an array");
     assert!(

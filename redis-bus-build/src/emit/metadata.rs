@@ -33,7 +33,8 @@ pub(super) fn emit(service: &ServiceContext<'_>) -> TokenStream {
         );
 
         /// The encoded `FileDescriptorSet` of the service's proto file and its
-        /// imports (without `google/protobuf/*`), custom options included.
+        /// imports (without `google/protobuf/*`), custom options and the
+        /// comments of declarations included.
         pub const FILE_DESCRIPTOR_SET: &[u8] = #descriptor_set;
 
         /// The service's rpcs, each as a type that the bus runtime calls

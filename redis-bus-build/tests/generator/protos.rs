@@ -231,15 +231,17 @@ fn builder_options_reach_prost_build_and_the_services() {
     let code = compact(&files, "t.rs");
     assert!(code.contains("#[derive(Eq,Hash)]"), "{code}");
     assert!(code.contains("#[doc(alias=\"alpha\")]"), "{code}");
+    // Not in the docs; the descriptor set still carries them, for tools.
     assert!(
-        !code.contains("Amessage"),
+        !code.contains("///Amessage"),
         "message comments disabled: {code}"
     );
     assert!(
-        !code.contains("ServesR"),
+        !code.contains("///ServesR"),
         "service comments disabled: {code}"
     );
-    assert!(!code.contains("GetsR"), "rpc comments disabled: {code}");
+    assert!(!code.contains("///GetsR"), "rpc comments disabled: {code}");
+    assert!(code.contains("\\x0BServesR."), "{code}");
     assert!(code.contains("pubtraitS"), "{code}");
     assert!(!code.contains("SClient"), "no client: {code}");
 }

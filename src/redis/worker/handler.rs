@@ -139,7 +139,8 @@ fn record(
             Err(&expired)
         }
     };
-    core.stats.call(method.full_name, elapsed, result);
+    core.stats
+        .call(&core.instance_id, method.full_name, elapsed, result);
 }
 
 /// The outcome of a call, or `None` when nobody waits for one any more.
