@@ -7,6 +7,7 @@
 //! `keys` (every key), `envelope` (what is in them), `scripts` (the Lua),
 //! `connection` (opening connections), `clock` (bus time), `settings`.
 
+mod batch;
 mod blocking;
 mod cache;
 mod caller;

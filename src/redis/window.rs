@@ -12,15 +12,14 @@
 
 use std::collections::VecDeque;
 
-/// About how many bytes of one stream's messages may wait in Redis for its
-/// reader (one message more may go when it alone is larger).
-pub(crate) const WINDOW_BYTES: usize = 1 << 20;
+// A push carries at most a batch (a quarter of the window), so that what
+// a sender holds while it pushes stays a fraction of the window, and pushes
+// overlap with the reader's acknowledgements.
+use crate::redis::batch::BATCH_BYTES;
 
-/// About the most bytes one push carries: a quarter of [`WINDOW_BYTES`],
-/// so that what a sender holds while it pushes (the batch, the command,
-/// the connection's buffer) stays a fraction of the window, and pushes
-/// overlap with the reader's acknowledgements.
-pub(crate) const BATCH_BYTES: usize = WINDOW_BYTES / 4;
+/// About how many bytes of one stream's messages may wait in Redis for its
+/// reader (one message more may go when it alone is larger): four batches.
+pub(crate) const WINDOW_BYTES: usize = 4 * BATCH_BYTES;
 
 /// What one side sent that the other has not read.
 #[derive(Debug)]

@@ -29,6 +29,7 @@ use redis::{ServerError, Value};
 use tokio::sync::mpsc;
 
 use super::pending::Pending;
+use crate::redis::batch::BATCH_BYTES;
 use crate::redis::clock::{BusClock, LIVENESS_MARGIN_MS};
 use crate::redis::envelope::CallId;
 use crate::redis::keys::Keys;
@@ -38,7 +39,7 @@ use crate::seam::info::ServiceInfo;
 use crate::seam::instance::{describe_versions, summarize};
 use crate::seam::status::Status;
 
-/// The most requests sent in one pipeline.
+/// The most requests sent in one pipeline (and about [`BATCH_BYTES`]).
 const MAX_BATCH: usize = 256;
 
 /// About how long a resend after a failed send waits.
@@ -100,9 +101,13 @@ impl Writer {
                     None => return,
                 }
             }
-            while batch.len() < MAX_BATCH {
+            let mut bytes: usize = batch.iter().map(|outgoing| outgoing.element.len()).sum();
+            while batch.len() < MAX_BATCH && bytes < BATCH_BYTES {
                 match outbox.try_recv() {
-                    Ok(next) => batch.push(next),
+                    Ok(next) => {
+                        bytes += next.element.len();
+                        batch.push(next);
+                    }
                     Err(_) => break,
                 }
             }

@@ -17,10 +17,11 @@ use tokio_util::sync::CancellationToken;
 use super::cached::CacheWrite;
 use super::core::Core;
 use super::taken::{Origin, Taken};
+use crate::redis::batch::BATCH_BYTES;
 use crate::redis::cache;
 use crate::redis::shared::describe;
 
-/// The most outcomes sent in one pipeline.
+/// The most outcomes sent in one pipeline (and about [`BATCH_BYTES`]).
 const MAX_BATCH: usize = 512;
 
 /// A handled (or skipped) request, ready to be answered and acknowledged.
@@ -36,6 +37,17 @@ pub(crate) struct Completion {
 }
 
 impl Completion {
+    /// The bytes it sends: its reply, and its reply to store in the cache.
+    fn bytes(&self) -> usize {
+        let reply = self.reply.as_ref().map_or(0, |(_, reply)| reply.len());
+        let stored = self
+            .cache
+            .as_ref()
+            .and_then(|write| write.store.as_ref())
+            .map_or(0, |(value, _)| value.len());
+        reply + stored
+    }
+
     /// A request acknowledged without an answer: nobody can be answered.
     pub(crate) fn unanswered(taken: Taken) -> Completion {
         Completion {
@@ -62,10 +74,14 @@ pub(crate) async fn run(
             () = finish.cancelled() => completions.try_recv().ok(),
         };
         let Some(first) = first else { return };
+        let mut bytes = first.bytes();
         batch.push(first);
-        while batch.len() < MAX_BATCH {
+        while batch.len() < MAX_BATCH && bytes < BATCH_BYTES {
             match completions.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) => {
+                    bytes += next.bytes();
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
