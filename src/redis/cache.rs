@@ -23,8 +23,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::Script;
 use redis::aio::ConnectionLike;
+use redis::{Script, Value};
 
 use super::keys::CacheKeys;
 
@@ -45,11 +45,25 @@ pub(crate) async fn lookup(
     keys: &CacheKeys,
     entry: &str,
 ) -> redis::RedisResult<Lookup> {
-    let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
-        .arg(keys.generation())
-        .arg(entry)
+    let found = lookup_command(&keys.generation(), entry)
         .query_async(connection)
         .await?;
+    read_lookup(found)
+}
+
+/// The command that looks `entry` up with its method's `generation` key.
+pub(crate) fn lookup_command(generation: &str, entry: &str) -> redis::Cmd {
+    let mut mget = redis::cmd("MGET");
+    mget.arg(generation).arg(entry);
+    mget
+}
+
+/// What the answer to a [`lookup_command`] says (a refusal as its error).
+pub(crate) fn read_lookup(answer: Value) -> redis::RedisResult<Lookup> {
+    if let Value::ServerError(error) = answer {
+        return Err(error.into());
+    }
+    let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::from_redis_value(answer)?;
     let generation = generation.unwrap_or(0);
     let hit = value.and_then(|value| current(Bytes::from(value), generation));
     Ok(Lookup { hit })

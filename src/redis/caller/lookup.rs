@@ -1,15 +1,16 @@
 //! The client's side of the result cache: look in the cache before sending
-//! a call of a cached method, through the near cache when it is on.
+//! a call of a cached method, through the near cache when it is on, else
+//! with the lookups of the client's other calls (`reads`).
 
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use redis::aio::MultiplexedConnection;
 
+use super::reads::Reads;
 use crate::redis::cache::{self, Lookup};
 use crate::redis::connection::Connector;
 use crate::redis::keys::CacheKeys;
-use crate::redis::shared::SharedConnection;
 use crate::redis::stats::Stats;
 use crate::seam::info::ServiceInfo;
 use crate::seam::status::Status;
@@ -17,8 +18,8 @@ use crate::seam::status::Status;
 /// Looks replies up, counting hits and misses.
 #[derive(Debug)]
 pub(crate) struct CacheLookup {
-    /// The shared connection.
-    pub connection: SharedConnection,
+    /// Sends the lookups that do not go through the near cache.
+    pub reads: Reads,
     /// Opens the near-cache connection.
     pub connector: Connector,
     /// Whether lookups go through the near cache.
@@ -98,7 +99,7 @@ impl CacheLookup {
                 }
             }
         }
-        cache::lookup(&mut self.connection.clone(), keys, entry).await
+        self.reads.lookup(keys, entry).await
     }
 
     async fn near_connection(&self) -> Option<MultiplexedConnection> {

@@ -9,6 +9,7 @@ mod acknowledger;
 mod lookup;
 mod pending;
 mod reader;
+mod reads;
 mod schema_check;
 mod stream;
 mod upload;
@@ -26,6 +27,7 @@ use self::acknowledger::Acknowledger;
 use self::lookup::{CacheLookup, Looked};
 use self::pending::Pending;
 use self::reader::Reader;
+use self::reads::Reads;
 use self::schema_check::SchemaCheck;
 use self::stream::Incoming;
 use self::upload::Upload;
@@ -119,7 +121,7 @@ impl Caller {
             down: Default::default(),
         };
         let lookup = CacheLookup {
-            connection: connection.clone(),
+            reads: Reads::start(connection.clone()),
             connector: connector.clone(),
             near_cache,
             near: Default::default(),
