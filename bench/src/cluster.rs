@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use redis_bus_testing::{RedisCluster, RedisServer};
 
 use crate::daemons::flush_all;
+use crate::failures::Failures;
 use crate::fleet::{self, Member};
 use crate::machine::Machine;
 use crate::orchestrator::RunArgs;
@@ -53,8 +54,8 @@ pub async fn run(args: &RunArgs) -> Result<()> {
     let spread = spread_buses(&nodes[0]).await?;
     let urls = [single.url(), cluster_url];
     let mut rates: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
-    let mut failures = Vec::new();
     let runs = args.rounds as usize * args.payloads.len() * SETUPS.len();
+    let mut failures = Failures::of(runs);
     eprintln!(
         "cluster: {runs} runs ({} rounds x {} payload sizes x 2 setups)",
         args.rounds,
@@ -86,8 +87,7 @@ pub async fn run(args: &RunArgs) -> Result<()> {
                         rates.entry((setup, payload)).or_default().push(rate);
                     }
                     Err(error) => {
-                        eprintln!("{what}: FAILED: {error:#}");
-                        failures.push(format!("{what}: {error:#}"));
+                        failures.record(&what, &error);
                     }
                 }
             }
@@ -100,15 +100,7 @@ pub async fn run(args: &RunArgs) -> Result<()> {
         args.rounds, args.seconds, args.warmup, args.client_in_flight
     );
     print!("{}", table(&rates, &spread, args));
-    eprintln!("the run took {:.0} s", started.elapsed().as_secs_f64());
-    if !failures.is_empty() {
-        bail!(
-            "{} of {runs} runs failed:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
-    }
-    Ok(())
+    failures.finish(started)
 }
 
 /// Bus names whose echo service lands on each master in turn, with the

@@ -23,6 +23,7 @@ mod client;
 mod cluster;
 mod cpu;
 mod daemons;
+mod failures;
 mod fleet;
 mod load;
 mod machine;

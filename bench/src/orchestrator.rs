@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::daemons::Daemons;
+use crate::failures::Failures;
 use crate::machine::Machine;
 use crate::sample::Sample;
 use crate::subprocess::Subprocess;
@@ -141,6 +142,7 @@ async fn compare(args: RunArgs) -> Result<()> {
         bail!("none of the systems asked for can run here");
     }
     let runs = args.rounds as usize * args.payloads.len() * systems.len();
+    let mut failures = Failures::of(runs);
     let planned: f64 = systems.iter().map(|&s| args.planned_seconds(s)).sum();
     eprintln!(
         "{runs} runs ({} rounds x {} payload sizes x {} systems), about {:.0} s of \
@@ -151,7 +153,6 @@ async fn compare(args: RunArgs) -> Result<()> {
         planned
     );
     let mut samples = Vec::new();
-    let mut failures = Vec::new();
     for round in 0..args.rounds as usize {
         // Rotating the order spreads each position over every system.
         let mut order = systems.clone();
@@ -162,8 +163,7 @@ async fn compare(args: RunArgs) -> Result<()> {
                 match run_undisturbed(&daemons, system, payload, &args, &what).await {
                     Ok(sample) => samples.push(sample),
                     Err(error) => {
-                        eprintln!("{what}: FAILED: {error:#}");
-                        failures.push(format!("{what}: {error:#}"));
+                        failures.record(&what, &error);
                     }
                 }
             }
@@ -175,15 +175,7 @@ async fn compare(args: RunArgs) -> Result<()> {
         args.rounds, args.seconds, args.warmup
     );
     print!("{}", report::Report::new(&samples, &systems, &args));
-    eprintln!("the run took {:.0} s", started.elapsed().as_secs_f64());
-    if !failures.is_empty() {
-        bail!(
-            "{} of {runs} runs failed:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
-    }
-    Ok(())
+    failures.finish(started)
 }
 
 /// Refuses arguments that would measure nothing.

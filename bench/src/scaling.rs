@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use crate::daemons::Daemons;
+use crate::failures::Failures;
 use crate::fleet::{self, Member};
 use crate::machine::Machine;
 use crate::orchestrator::RunArgs;
@@ -34,6 +35,7 @@ pub async fn run(args: &RunArgs) -> Result<()> {
         bail!("none of the systems asked for can run here");
     }
     let runs = args.rounds as usize * args.payloads.len() * systems.len() * args.scale.len();
+    let mut failures = Failures::of(runs);
     eprintln!(
         "scaling: {runs} runs ({} rounds x {} payload sizes x {} systems x {} process counts)",
         args.rounds,
@@ -42,7 +44,6 @@ pub async fn run(args: &RunArgs) -> Result<()> {
         args.scale.len()
     );
     let mut rates: BTreeMap<(usize, usize, usize), Vec<f64>> = BTreeMap::new();
-    let mut failures = Vec::new();
     for round in 0..args.rounds as usize {
         let mut order = systems.clone();
         order.rotate_left(round % systems.len());
@@ -69,8 +70,7 @@ pub async fn run(args: &RunArgs) -> Result<()> {
                                 .push(rate);
                         }
                         Err(error) => {
-                            eprintln!("{what}: FAILED: {error:#}");
-                            failures.push(format!("{what}: {error:#}"));
+                            failures.record(&what, &error);
                         }
                     }
                 }
@@ -84,15 +84,7 @@ pub async fn run(args: &RunArgs) -> Result<()> {
         args.rounds, args.seconds, args.warmup, args.client_in_flight
     );
     print!("{}", table(&rates, &args.scale, args));
-    eprintln!("the run took {:.0} s", started.elapsed().as_secs_f64());
-    if !failures.is_empty() {
-        bail!(
-            "{} of {runs} runs failed:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
-    }
-    Ok(())
+    failures.finish(started)
 }
 
 /// Where `system` comes in the report.

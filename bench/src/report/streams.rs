@@ -167,25 +167,7 @@ impl Report<'_> {
     pub(super) fn stream_rounds_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.heaviest_streams();
         writeln!(f, "### {n} streams, every round (messages/s)\n")?;
-        let sizes: String = self.payloads.iter().map(|p| format!(" {p} B |")).collect();
-        writeln!(f, "| system |{sizes}")?;
-        writeln!(f, "| --- |{}", " --- |".repeat(self.payloads.len()))?;
-        for &system in &self.streaming {
-            let messages = f64::from(system.messages_per_call());
-            let mut row = format!("| {} |", label(system));
-            for &payload in self.payloads {
-                let rounds: Vec<String> = self
-                    .samples
-                    .iter()
-                    .filter(|s| s.system == system && s.payload == payload)
-                    .filter_map(|s| s.loaded.iter().find(|l| l.in_flight == n))
-                    .map(|loaded| rate(loaded.calls_per_s * messages))
-                    .collect();
-                let _ = write!(row, " {} |", rounds.join(", "));
-            }
-            writeln!(f, "{row}")?;
-        }
-        Ok(())
+        self.every_round(f, &self.streaming, n)
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt::{self, Write as _};
 
 use super::{Report, mib, rate, ratio};
 use crate::systems::COMPARISONS;
+use crate::systems::System;
 
 impl Report<'_> {
     /// The table of medians at `payload`.
@@ -155,10 +156,22 @@ impl Report<'_> {
     pub(super) fn rounds_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.heaviest;
         writeln!(f, "### {n} in flight, every round (calls/s)\n")?;
+        self.every_round(f, &self.systems, n)
+    }
+
+    /// The rows of `systems` at `n` in flight (calls or streams), one rate
+    /// per round, in messages per second (a unary call is one message).
+    pub(super) fn every_round(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        systems: &[System],
+        n: usize,
+    ) -> fmt::Result {
         let sizes: String = self.payloads.iter().map(|p| format!(" {p} B |")).collect();
         writeln!(f, "| system |{sizes}")?;
         writeln!(f, "| --- |{}", " --- |".repeat(self.payloads.len()))?;
-        for &system in &self.systems {
+        for &system in systems {
+            let messages = f64::from(system.messages_per_call());
             let mut row = format!("| {} |", system.label());
             for &payload in self.payloads {
                 let rounds: Vec<String> = self
@@ -166,7 +179,7 @@ impl Report<'_> {
                     .iter()
                     .filter(|s| s.system == system && s.payload == payload)
                     .filter_map(|s| s.loaded.iter().find(|l| l.in_flight == n))
-                    .map(|loaded| rate(loaded.calls_per_s))
+                    .map(|loaded| rate(loaded.calls_per_s * messages))
                     .collect();
                 let _ = write!(row, " {} |", rounds.join(", "));
             }

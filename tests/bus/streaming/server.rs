@@ -10,10 +10,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use generated_examples::random::UuidsRequest;
 use generated_examples::random::random_bus::RandomClient;
+use generated_examples::random::{UuidReply, UuidsRequest};
 use redis::Commands;
-use redis_bus::{CallOptions, Code, MAX_STREAM_WINDOW, Status, wire};
+use redis_bus::{CallOptions, Code, MAX_STREAM_WINDOW, Status, Streaming, wire};
 use redis_bus_testing::RedisServer;
 
 /// The numbers a stream of `count` with `interval_ms` brings, and how it
@@ -180,6 +180,30 @@ async fn dropping_the_stream_stops_the_handler_and_leaves_nothing_in_redis() {
     .await;
 }
 
+/// Reads the numbers 1 to `count` of `stream` at ten a second; returns the
+/// most replies Redis held for the bus's clients meanwhile.
+async fn read_slowly(
+    stream: &mut Streaming<UuidReply>,
+    inspect: &mut redis::Connection,
+    count: u32,
+) -> usize {
+    let mut most_held = 0;
+    for expected in 1..=count {
+        let message = stream.message().await.unwrap().expect("a message");
+        // Padded messages carry their number first.
+        assert_eq!(message.uuid.trim_end(), expected.to_string());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let held: usize = inspect
+            .keys::<_, Vec<String>>("rb:{test:client:*}:replies")
+            .unwrap()
+            .iter()
+            .map(|key| inspect.llen::<_, usize>(key).unwrap())
+            .sum();
+        most_held = most_held.max(held);
+    }
+    most_held
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_reader_bounds_what_redis_and_the_worker_hold() {
     let (redis, bus) = common::redis_and_bus().await;
@@ -208,19 +232,7 @@ async fn a_slow_reader_bounds_what_redis_and_the_worker_hold() {
         })
         .await
         .unwrap();
-    let mut most_held = 0;
-    for expected in 1..=20u32 {
-        let message = stream.message().await.unwrap().expect("a message");
-        assert_eq!(message.uuid, expected.to_string());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let held: usize = inspect
-            .keys::<_, Vec<String>>("rb:{test:client:*}:replies")
-            .unwrap()
-            .iter()
-            .map(|key| inspect.llen::<_, usize>(key).unwrap())
-            .sum();
-        most_held = most_held.max(held);
-    }
+    let most_held = read_slowly(&mut stream, &mut inspect, 20).await;
     let made = numbers.made.load(Ordering::SeqCst);
     let grown = memory(&mut inspect).saturating_sub(before);
     drop(stream);
@@ -256,19 +268,7 @@ async fn a_slow_reader_of_large_messages_makes_redis_hold_about_a_megabyte() {
         })
         .await
         .unwrap();
-    let mut most_held = 0;
-    for expected in 1..=10u32 {
-        let message = stream.message().await.unwrap().expect("a message");
-        assert_eq!(message.uuid.trim_end(), expected.to_string());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let held: usize = inspect
-            .keys::<_, Vec<String>>("rb:{test:client:*}:replies")
-            .unwrap()
-            .iter()
-            .map(|key| inspect.llen::<_, usize>(key).unwrap())
-            .sum();
-        most_held = most_held.max(held);
-    }
+    let most_held = read_slowly(&mut stream, &mut inspect, 10).await;
     let made = numbers.made.load(Ordering::SeqCst);
     drop(stream);
     // 1 MiB is 16 messages; one more may go when the window is just under.
