@@ -3,7 +3,9 @@
 //! follows its key to the node that owns the key's slot, again after a
 //! resharding moves the slot (Redis answers a blocked reader of a moved
 //! slot with MOVED). Through Sentinel, it reconnects (to the master the
-//! sentinels name) before the next read once they name another master.
+//! sentinels name) before the next read once they name another master; and
+//! it is also where the taker and the replier write what a `WAIT` on the
+//! same connection must confirm (see `worker::confirm`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,6 +73,59 @@ impl Blocking {
                 )))
             }
         }
+    }
+
+    /// Runs `run` on this reader's connection (opened if need be, and
+    /// reopened first if the sentinels named another master), within
+    /// `limit`: for what must go through the same connection as a blocking
+    /// read (through Sentinel, a take that a `WAIT` confirms). No
+    /// redirections are followed. A failed or late answer drops the
+    /// connection, as in [`Blocking::query`].
+    pub(crate) async fn run<T>(
+        &mut self,
+        limit: Duration,
+        run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
+    ) -> RedisResult<T> {
+        if self.open.is_some() && self.connector.named_master() != self.master {
+            self.open = None;
+        }
+        if self.open.is_none() {
+            self.connect(None).await?;
+        }
+        self.run_open(limit, run).await
+    }
+
+    /// Runs `run` on the connection as it is open now, even to a master
+    /// the sentinels no longer name: what follows up on that connection's
+    /// last command (a `WAIT` that counts the replicas that copied it, a
+    /// give-back of what they did not). An error if it is closed.
+    pub(crate) async fn run_open<T>(
+        &mut self,
+        limit: Duration,
+        run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
+    ) -> RedisResult<T> {
+        let Some((connection, _)) = &mut self.open else {
+            return Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "the connection of the last command was closed",
+            )));
+        };
+        let answer = match tokio::time::timeout(limit, run(connection)).await {
+            Ok(answer) => answer,
+            Err(_elapsed) => Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("a command got no answer within {limit:?}; reconnecting"),
+            ))),
+        };
+        if answer.is_err() {
+            self.open = None;
+        }
+        answer
+    }
+
+    /// Through Sentinel, the master the open connection goes to.
+    pub(crate) fn master(&self) -> Option<&ConnectionAddr> {
+        self.open.as_ref().and(self.master.as_ref())
     }
 
     async fn query_following<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {

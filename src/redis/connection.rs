@@ -182,6 +182,14 @@ impl Connector {
         }
     }
 
+    /// The Sentinel deployment the URL names, if it names one.
+    pub(crate) fn sentinel(&self) -> Option<&Sentinel> {
+        match &self.target {
+            Target::Sentinel(sentinel) => Some(sentinel),
+            _ => None,
+        }
+    }
+
     /// Whether the URL names a cluster.
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self.target, Target::Cluster(_))

@@ -35,14 +35,15 @@
 //! the shared connection is replaced at once and each blocking reader
 //! reconnects after its current read.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{
-    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo,
-    RedisError, RedisResult, TlsCertificates,
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, ErrorKind, FromRedisValue,
+    IntoConnectionInfo, RedisError, RedisResult, TlsCertificates,
 };
 
 use super::connection::CONNECT_TIMEOUT;
@@ -81,6 +82,11 @@ struct Inner {
     hosts: String,
     /// The master's address as the sentinels last named it.
     current: RwLock<Option<ConnectionAddr>>,
+    /// How many replicas a master had when the bus connected to it, as
+    /// `ROLE` listed them, updated while the sentinels name it and count
+    /// its healthy replicas: what a take there must reach (see
+    /// [`Sentinel::replicas_of`]).
+    replicas: RwLock<Option<(ConnectionAddr, usize)>>,
     /// Whether the periodic check runs.
     checking: AtomicBool,
 }
@@ -153,6 +159,7 @@ impl Sentinel {
                 master: master.to_owned(),
                 hosts: hosts.to_owned(),
                 current: RwLock::new(None),
+                replicas: RwLock::new(None),
                 checking: AtomicBool::new(false),
             }),
         })
@@ -182,10 +189,12 @@ impl Sentinel {
                 // Only a new address is checked with `ROLE`. A failed check
                 // changes nothing: connections notice a dead master
                 // themselves.
-                if let Ok(addr) = sentinel.named().await
-                    && sentinel.current() != Some(addr)
-                {
-                    let _ = sentinel.master().await;
+                match sentinel.named().await {
+                    Ok(addr) if sentinel.current() != Some(addr.clone()) => {
+                        let _ = sentinel.master().await;
+                    }
+                    Ok(addr) => sentinel.recount_replicas(addr).await,
+                    Err(_) => {}
                 }
             }
         });
@@ -203,7 +212,13 @@ impl Sentinel {
                 .await?;
             let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut connection).await?;
             match role.first() {
-                Some(redis::Value::BulkString(kind)) if kind == b"master" => Ok((client, addr)),
+                Some(redis::Value::BulkString(kind)) if kind == b"master" => {
+                    let replicas = match role.get(2) {
+                        Some(redis::Value::Array(replicas)) => replicas.len(),
+                        _ => 0,
+                    };
+                    Ok((client, addr, replicas))
+                }
                 _ => Err(RedisError::from((
                     ErrorKind::MasterNameNotFoundBySentinel,
                     "not a master",
@@ -216,10 +231,14 @@ impl Sentinel {
             }
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, found).await {
-            Ok(Ok((client, addr))) => {
+            Ok(Ok((client, addr, replicas))) => {
                 let mut current = inner.current.write().unwrap_or_else(|p| p.into_inner());
                 if current.as_ref().is_some_and(|old| *old != addr) {
                     tracing::warn!(master = %inner.master, to = %addr, "the sentinels name a new master");
+                }
+                let mut known = inner.replicas.write().unwrap_or_else(|p| p.into_inner());
+                if known.as_ref().is_none_or(|(of, _)| *of != addr) {
+                    *known = Some((addr.clone(), replicas));
                 }
                 *current = Some(addr);
                 Ok(client)
@@ -235,62 +254,204 @@ impl Sentinel {
         }
     }
 
+    /// How many replicas a take on the master at `addr` must reach before
+    /// its requests run: those it had when the bus connected to it, or as
+    /// many healthy ones as the sentinels counted since, while they named
+    /// it. Never updated from the master itself: a master whose replica
+    /// was just promoted has one replica fewer, and a take it confirms
+    /// with the rest is lost with it.
+    pub(crate) fn replicas_of(&self, addr: &ConnectionAddr) -> usize {
+        match &*self
+            .inner
+            .replicas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            Some((of, replicas)) if of == addr => *replicas,
+            _ => 0,
+        }
+    }
+
+    /// Counts the healthy replicas of the master at `addr`, which the
+    /// sentinels name: those no sentinel flags as down or disconnected
+    /// (`SENTINEL REPLICAS`). A failed count changes nothing.
+    async fn recount_replicas(&self, addr: ConnectionAddr) {
+        let mut command = redis::cmd("SENTINEL");
+        command.arg("REPLICAS").arg(&self.inner.master);
+        let Ok(Some(replicas)) = self.ask::<Vec<HashMap<String, String>>>(&command).await else {
+            return;
+        };
+        let healthy = replicas
+            .iter()
+            .filter(|replica| {
+                let flags_healthy = replica.get("flags").is_some_and(|flags| {
+                    !flags
+                        .split(',')
+                        .any(|flag| matches!(flag, "s_down" | "o_down" | "disconnected"))
+                });
+                // A replica whose link to the master is down acknowledges
+                // nothing.
+                let linked = replica
+                    .get("master-link-status")
+                    .is_none_or(|status| status == "ok");
+                flags_healthy && linked
+            })
+            .count();
+        let mut known = self
+            .inner
+            .replicas
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.current().as_ref() == Some(&addr) {
+            *known = Some((addr, healthy));
+        }
+    }
+
+    /// Whether `addr` is the master and stays so: every sentinel that
+    /// answers (and at least one does) names it, and is not about to
+    /// promote a replica in its place. The leader of a failover flags the
+    /// master `failover_in_progress` (`SENTINEL MASTER`) before it promotes
+    /// a replica, and names the promoted replica
+    /// (`GET-MASTER-ADDR-BY-NAME`) once it did, while its `SENTINEL MASTER`
+    /// still shows the old address until the failover ends; so an address
+    /// named during a failover is settled only if it is not the old one.
+    /// Asked of a write the replicas did not all copy.
+    pub(crate) async fn settled_on(&self, addr: &ConnectionAddr) -> bool {
+        let mut command = redis::cmd("SENTINEL");
+        command.arg("MASTER").arg(&self.inner.master);
+        let get_master_addr = self.get_master_addr();
+        let asked = async {
+            let mut answered = false;
+            for index in 0..self.inner.sentinels.len() {
+                let named = self.ask_one::<(String, u16)>(index, &get_master_addr);
+                let Ok(Some(named)) = named.await else {
+                    continue;
+                };
+                if self.addr_of(named) != *addr {
+                    return false;
+                }
+                match self
+                    .ask_one::<HashMap<String, String>>(index, &command)
+                    .await
+                {
+                    Ok(Some(master)) if self.is_settled(&master, addr) => answered = true,
+                    Ok(_) => return false,
+                    Err(_) => {}
+                }
+            }
+            answered
+        };
+        // A sentinel that answers nothing must not hold the bus: no answer
+        // in time is no confirmation.
+        tokio::time::timeout(COMMAND_TIMEOUT, asked)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Whether one sentinel's `SENTINEL MASTER` answer leaves `addr`, which
+    /// it names, the master: no failover in progress, or one that already
+    /// promoted `addr`.
+    fn is_settled(&self, master: &HashMap<String, String>, addr: &ConnectionAddr) -> bool {
+        let failing_over = master
+            .get("flags")
+            .is_none_or(|flags| flags.split(',').any(|flag| flag == "failover_in_progress"));
+        let old = master
+            .get("ip")
+            .cloned()
+            .zip(master.get("port").and_then(|port| port.parse::<u16>().ok()));
+        !failing_over || old.is_some_and(|old| self.addr_of(old) != *addr)
+    }
+
     /// The master's address, from the first sentinel that knows it
     /// (`SENTINEL GET-MASTER-ADDR-BY-NAME`).
     async fn named(&self) -> RedisResult<ConnectionAddr> {
         let inner = &self.inner;
-        let mut last_error = None;
-        for (info, open) in &inner.sentinels {
-            let mut open = open.lock().await;
-            let asked = async {
-                if open.is_none() {
-                    let client = self.client(info.clone())?;
-                    *open = Some(
-                        client
-                            .get_multiplexed_async_connection_with_config(&config())
-                            .await?,
-                    );
-                }
-                let connection = open.as_mut().expect("just opened");
-                redis::cmd("SENTINEL")
-                    .arg("GET-MASTER-ADDR-BY-NAME")
-                    .arg(&inner.master)
-                    .query_async::<Option<(String, u16)>>(connection)
-                    .await
-            };
-            match asked.await {
-                Ok(Some((host, port))) => {
-                    return Ok(match inner.master_info.addr() {
-                        ConnectionAddr::TcpTls {
-                            insecure,
-                            tls_params,
-                            ..
-                        } => ConnectionAddr::TcpTls {
-                            host,
-                            port,
-                            insecure: *insecure,
-                            tls_params: tls_params.clone(),
-                        },
-                        _ => ConnectionAddr::Tcp(host, port),
-                    });
-                }
-                Ok(None) => {
-                    last_error = Some(RedisError::from((
-                        ErrorKind::MasterNameNotFoundBySentinel,
-                        "no master by that name",
-                        format!(
-                            "the sentinels at {} know no master named {:?}",
-                            inner.hosts, inner.master
-                        ),
-                    )));
-                }
+        match self.ask::<(String, u16)>(&self.get_master_addr()).await? {
+            Some(named) => Ok(self.addr_of(named)),
+            None => Err(RedisError::from((
+                ErrorKind::MasterNameNotFoundBySentinel,
+                "no master by that name",
+                format!(
+                    "the sentinels at {} know no master named {:?}",
+                    inner.hosts, inner.master
+                ),
+            ))),
+        }
+    }
+
+    /// `SENTINEL GET-MASTER-ADDR-BY-NAME <master>`.
+    fn get_master_addr(&self) -> redis::Cmd {
+        let mut command = redis::cmd("SENTINEL");
+        command
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(&self.inner.master);
+        command
+    }
+
+    /// The address of the master at `host:port`, with the URL's TLS.
+    fn addr_of(&self, (host, port): (String, u16)) -> ConnectionAddr {
+        match self.inner.master_info.addr() {
+            ConnectionAddr::TcpTls {
+                insecure,
+                tls_params,
+                ..
+            } => ConnectionAddr::TcpTls {
+                host,
+                port,
+                insecure: *insecure,
+                tls_params: tls_params.clone(),
+            },
+            _ => ConnectionAddr::Tcp(host, port),
+        }
+    }
+
+    /// The answer of the first sentinel that knows the answer to `command`;
+    /// `None` when those that answer know nothing of it (a nil answer), the
+    /// first error when none answers.
+    async fn ask<T: FromRedisValue>(&self, command: &redis::Cmd) -> RedisResult<Option<T>> {
+        let mut first_error = None;
+        let mut answered = false;
+        for index in 0..self.inner.sentinels.len() {
+            match self.ask_one(index, command).await {
+                Ok(Some(answer)) => return Ok(Some(answer)),
+                Ok(None) => answered = true,
                 Err(error) => {
-                    *open = None;
-                    last_error.get_or_insert(error);
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        Err(last_error.expect("a sentinel URL names at least one sentinel"))
+        match first_error {
+            Some(error) if !answered => Err(error),
+            _ => Ok(None),
+        }
+    }
+
+    /// Sentinel `index`'s answer to `command`, on its connection (opened
+    /// if need be; dropped when it fails).
+    async fn ask_one<T: FromRedisValue>(
+        &self,
+        index: usize,
+        command: &redis::Cmd,
+    ) -> RedisResult<Option<T>> {
+        let (info, open) = &self.inner.sentinels[index];
+        let mut open = open.lock().await;
+        let asked = async {
+            if open.is_none() {
+                let client = self.client(info.clone())?;
+                *open = Some(
+                    client
+                        .get_multiplexed_async_connection_with_config(&config())
+                        .await?,
+                );
+            }
+            let connection = open.as_mut().expect("just opened");
+            command.query_async::<Option<T>>(connection).await
+        };
+        let answer = asked.await;
+        if answer.is_err() {
+            *open = None;
+        }
+        answer
     }
 
     /// A client for `info`, with the URL's certificates.

@@ -2,10 +2,9 @@
 //! sentinels), under load: `SENTINEL FAILOVER` with the data nodes behind
 //! an ACL user (`redis+sentinel://user:password@...`), and SIGKILL of the
 //! master. Every call completes or fails with a status, none hangs, and
-//! the bus serves again by itself once the sentinels named the new master.
-//! A non-idempotent call may run twice at a failover: a take on the old
-//! master that had not reached the replica when it was promoted leaves the
-//! request queued on the new one (replication is asynchronous).
+//! the bus serves again by itself once the sentinels named the new master,
+//! and no call runs twice: a worker acts on a take or a reply only once
+//! the replicas copied it or the sentinels say no failover is under way.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,10 +15,6 @@ use redis_bus_testing::RedisSentinel;
 use crate::scenario::{Took, blocking, timed, under_load, worker_and_client};
 use crate::settings;
 use crate::side::Side;
-
-/// How many non-idempotent calls a failover may run twice (seen once in
-/// about 8 000 calls at one failover).
-const ASYNC_REPLICATION_RERUNS: usize = 3;
 
 /// How often a connected bus asks the sentinels for the master.
 const SENTINEL_CHECK: Duration = Duration::from_secs(1);
@@ -75,7 +70,7 @@ async fn sentinel_failover_under_load_with_an_acl_user() {
     });
     let report = under_load("SENTINEL FAILOVER", &bus, &side, fault, AFTER_FAULT).await;
     let promoted = promoted.get();
-    report.survived(ASYNC_REPLICATION_RERUNS, healed_after_promotion(promoted));
+    report.survived(0, healed_after_promotion(promoted));
 
     // Nothing of the bus stayed on the demoted master: only the sentinels
     // (and replicas) are its clients.
@@ -127,5 +122,5 @@ async fn sentinel_master_killed_under_load() {
     )
     .await;
     let promoted = promoted.get();
-    report.survived(ASYNC_REPLICATION_RERUNS, healed_after_promotion(promoted));
+    report.survived(0, healed_after_promotion(promoted));
 }

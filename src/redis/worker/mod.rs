@@ -9,6 +9,7 @@
 
 mod bad_input;
 mod cached;
+mod confirm;
 mod core;
 mod handler;
 mod heartbeat;

@@ -15,11 +15,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::cached::CacheWrite;
+use super::confirm;
 use super::core::Core;
 use super::taken::{Origin, Taken};
 use crate::redis::batch::BATCH_BYTES;
+use crate::redis::blocking::Blocking;
 use crate::redis::cache;
-use crate::redis::shared::describe;
+use crate::redis::shared::{COMMAND_TIMEOUT, describe};
 
 /// The most outcomes sent in one pipeline (and about [`BATCH_BYTES`]).
 const MAX_BATCH: usize = 512;
@@ -67,6 +69,12 @@ pub(crate) async fn run(
     finish: CancellationToken,
 ) {
     let mut batch = Vec::new();
+    // Through Sentinel, replies go through a connection of their own, where
+    // `WAIT` confirms that they survive a failover (see `confirm`).
+    let mut own = core
+        .connector
+        .sentinel()
+        .map(|_| Blocking::new(core.connector.clone(), Arc::default()));
     loop {
         let first = tokio::select! {
             biased;
@@ -85,7 +93,7 @@ pub(crate) async fn run(
                 Err(_) => break,
             }
         }
-        send(&core, &batch).await;
+        send(&core, &batch, own.as_mut()).await;
         core.forget_in_flight(batch.iter().map(|completion| &completion.taken));
         batch.clear();
     }
@@ -94,12 +102,18 @@ pub(crate) async fn run(
 /// Sends one batch, retrying while Redis is unreachable: until it is sent,
 /// the requests stay filed under this worker, so they are not lost. A
 /// command Redis refuses (a reply list that is not a list, an ACL) fails
-/// alone: it is logged, and the rest of the batch goes through.
-async fn send(core: &Core, batch: &[Completion]) {
+/// alone: it is logged, and the rest of the batch goes through. Through
+/// Sentinel (`own` is the replier's connection), a batch the master's
+/// replicas did not copy is sent again, to the master the sentinels name.
+async fn send(core: &Core, batch: &[Completion], mut own: Option<&mut Blocking>) {
     let (pipe, answers) = pipeline(core, batch);
     let mut backoff = Duration::from_millis(20);
     loop {
-        match core.connection.replies_in_order(&pipe, answers).await {
+        let sent = match own.as_deref_mut() {
+            None => core.connection.replies_in_order(&pipe, answers).await,
+            Some(own) => send_confirmed(core, &pipe, own).await,
+        };
+        match sent {
             Ok(replies) => {
                 for (command, reply) in pipe.cmd_iter().zip(&replies) {
                     if let redis::Value::ServerError(error) = reply {
@@ -124,6 +138,31 @@ async fn send(core: &Core, batch: &[Completion]) {
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
+    }
+}
+
+/// Through Sentinel: sends `pipe` on the replier's own connection, then
+/// has its replicas confirm it; a batch they did not copy is an error, so
+/// that it is sent again.
+async fn send_confirmed(
+    core: &Core,
+    pipe: &redis::Pipeline,
+    own: &mut Blocking,
+) -> redis::RedisResult<Vec<redis::Value>> {
+    let mut pipe = pipe.clone();
+    pipe.ignore_errors();
+    let replies = own
+        .run(COMMAND_TIMEOUT, async |connection| {
+            pipe.query_async(connection).await
+        })
+        .await?;
+    let sentinel = core.connector.sentinel().expect("only through Sentinel");
+    if confirm::replicated(sentinel, own).await? {
+        Ok(replies)
+    } else {
+        Err(redis::RedisError::from(std::io::Error::other(
+            "the master's replicas did not copy the replies; sending them again",
+        )))
     }
 }
 

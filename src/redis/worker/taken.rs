@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use super::core::Served;
 use crate::redis::envelope::taken_field;
 
 /// Where a taken request is filed in Redis until it is acknowledged.
@@ -42,5 +43,23 @@ impl Taken {
             reclaimed_from: None,
             deliveries: 1,
         }
+    }
+
+    /// Adds to `pipe` what puts this request back at the head of its queue
+    /// and removes it from where it is filed (run them in one transaction).
+    pub(crate) fn give_back(&self, served: &Served, pipe: &mut redis::Pipeline) {
+        pipe.cmd("LPUSH")
+            .arg(&served.queue)
+            .arg(&self.element[..])
+            .ignore();
+        match self.origin {
+            Origin::Taken => pipe.cmd("HDEL").arg(&served.taken).arg(&self.field[..]),
+            Origin::Landing => pipe
+                .cmd("LREM")
+                .arg(&served.landing)
+                .arg(1)
+                .arg(&self.element[..]),
+        }
+        .ignore();
     }
 }

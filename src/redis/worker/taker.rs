@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::confirm;
 use super::core::Core;
 use super::taken::{Origin, Taken};
 use crate::redis::blocking::Blocking;
@@ -69,13 +70,19 @@ async fn take(
     blocking: &mut Blocking,
 ) -> redis::RedisResult<()> {
     let served = &core.services[index];
+    let sentinel = core.connector.sentinel();
     let filing = core.filing.lock().await;
-    let items: Vec<Bytes> = scripts::TAKE
-        .key(&served.queue)
-        .key(&served.taken)
-        .arg(permits.num_permits())
-        .invoke_async(&mut core.connection.clone())
-        .await?;
+    let items: Vec<Bytes> = match sentinel {
+        None => {
+            scripts::TAKE
+                .key(&served.queue)
+                .key(&served.taken)
+                .arg(permits.num_permits())
+                .invoke_async(&mut core.connection.clone())
+                .await?
+        }
+        Some(_) => confirm::take(core, index, permits.num_permits(), blocking).await?,
+    };
     let taken: Vec<Taken> = if items.is_empty() {
         drop(filing);
         match take_blocking(core, index, blocking).await? {
@@ -88,6 +95,9 @@ async fn take(
             .map(|item| Taken::new(index, item, Origin::Taken))
             .collect()
     };
+    if let Some(sentinel) = sentinel {
+        confirm::confirm(core, sentinel, blocking, &taken).await?;
+    }
     for taken in taken {
         core.hold(&taken);
         // Taken as the worker stopped (a blocked take can complete after
@@ -171,26 +181,9 @@ async fn recover_unreceived(core: &Arc<Core>, index: usize) -> redis::RedisResul
 /// Puts a request that was taken but will not be handled back at the head
 /// of its queue.
 async fn give_back(core: &Core, taken: &Taken) {
-    let served = &core.services[taken.service];
     let mut pipe = redis::pipe();
     pipe.atomic();
-    pipe.cmd("LPUSH")
-        .arg(&served.queue)
-        .arg(&taken.element[..])
-        .ignore();
-    match taken.origin {
-        Origin::Taken => pipe
-            .cmd("HDEL")
-            .arg(&served.taken)
-            .arg(&taken.field[..])
-            .ignore(),
-        Origin::Landing => pipe
-            .cmd("LREM")
-            .arg(&served.landing)
-            .arg(1)
-            .arg(&taken.element[..])
-            .ignore(),
-    };
+    taken.give_back(&core.services[taken.service], &mut pipe);
     if let Err(error) = pipe.query_async::<()>(&mut core.connection.clone()).await {
         tracing::warn!(%error, "could not give a request back to its queue; it will be reclaimed");
     }

@@ -1,0 +1,128 @@
+//! Through Sentinel, a worker acts on what it wrote only once the master's
+//! replicas hold it.
+//!
+//! Replication is asynchronous, and a failover loses what the replicas had
+//! not copied: what a master wrote just before it died, and what an old
+//! master wrote after the sentinels promoted a replica and before they
+//! demoted it. A lost take leaves its requests queued on the new master,
+//! where the next take runs them a second time; a lost acknowledgement
+//! leaves the request filed under the worker there, which runs it again
+//! when it looks for takes it never received. A method that is not
+//! idempotent must never see either. So through Sentinel the taker and the
+//! replier each write on a connection of their own and ask `WAIT` there
+//! for as many replicas as the master had (see [`Sentinel::replicas_of`]).
+//! What they all confirm stands. What they do not confirm within
+//! [`CONFIRM_WAIT`] stands only if the sentinels still name that master
+//! and none is failing it over ([`Sentinel::settled_on`]: a replica is slow
+//! or gone, not being promoted). Otherwise a take goes back to the head of
+//! its queue and replies are sent again, to the master the sentinels name
+//! next; until then the worker holds them, so it never runs them again.
+//!
+//! The cost: one more round trip per take and per batch of replies, through
+//! Sentinel only, and [`CONFIRM_WAIT`] more per write while a replica is
+//! down and the sentinels still count it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::core::Core;
+use super::taken::Taken;
+use crate::redis::blocking::Blocking;
+use crate::redis::scripts;
+use crate::redis::sentinel::Sentinel;
+use crate::redis::shared::COMMAND_TIMEOUT;
+
+/// How long a take waits for its replicas before asking the sentinels
+/// whether its master is still the master.
+pub(crate) const CONFIRM_WAIT: Duration = Duration::from_millis(50);
+
+/// Takes up to `count` requests of service `index` with the take script,
+/// on the taker's own connection, so that a `WAIT` there covers them.
+pub(crate) async fn take(
+    core: &Core,
+    index: usize,
+    count: usize,
+    blocking: &mut Blocking,
+) -> redis::RedisResult<Vec<Bytes>> {
+    let served = &core.services[index];
+    let mut invocation = scripts::TAKE.prepare_invoke();
+    invocation.key(&served.queue).key(&served.taken).arg(count);
+    blocking
+        .run(COMMAND_TIMEOUT, async |connection| {
+            invocation.invoke_async(connection).await
+        })
+        .await
+}
+
+/// Whether what `blocking`'s connection last wrote survives a failover:
+/// the replicas the master had copied it within [`CONFIRM_WAIT`], or, if
+/// not all did, the sentinels still name that master and none is failing
+/// it over (a replica is slow or gone, not being promoted). An error when
+/// the connection failed.
+pub(crate) async fn replicated(
+    sentinel: &Sentinel,
+    blocking: &mut Blocking,
+) -> redis::RedisResult<bool> {
+    let Some(master) = blocking.master().cloned() else {
+        return Ok(true);
+    };
+    let replicas = sentinel.replicas_of(&master);
+    if replicas == 0 {
+        return Ok(true);
+    }
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(replicas).arg(CONFIRM_WAIT.as_millis() as u64);
+    let reached: usize = blocking
+        .run_open(COMMAND_TIMEOUT, async |connection| {
+            wait.query_async(connection).await
+        })
+        .await?;
+    if reached >= replicas {
+        return Ok(true);
+    }
+    let confirmed = sentinel.settled_on(&master).await;
+    if !confirmed {
+        tracing::warn!(
+            %master, reached, replicas,
+            "a write was not copied to the master's replicas, and the master is being replaced"
+        );
+    }
+    Ok(confirmed)
+}
+
+/// Runs what the taker's connection last took only if it survives a
+/// failover ([`replicated`]); otherwise gives it back to its queue on that
+/// connection and answers an error, so that the taker backs off and
+/// reconnects to the master the sentinels name.
+pub(crate) async fn confirm(
+    core: &Core,
+    sentinel: &Sentinel,
+    blocking: &mut Blocking,
+    taken: &[Taken],
+) -> redis::RedisResult<()> {
+    if replicated(sentinel, blocking).await? {
+        return Ok(());
+    }
+    let give_back = give_back_pipe(core, taken);
+    blocking
+        .run_open(COMMAND_TIMEOUT, async |connection| {
+            give_back.query_async::<()>(connection).await
+        })
+        .await?;
+    Err(redis::RedisError::from(std::io::Error::other(
+        "a take its master's replicas did not copy went back to the queue",
+    )))
+}
+
+/// One transaction that puts `taken` back at the head of their queues, in
+/// their order, and removes them from where the worker filed them.
+fn give_back_pipe(core: &Core, taken: &[Taken]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    // LPUSH reverses.
+    for taken in taken.iter().rev() {
+        taken.give_back(&core.services[taken.service], &mut pipe);
+    }
+    pipe
+}
