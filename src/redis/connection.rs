@@ -34,7 +34,9 @@ use redis::{
 };
 
 use super::sentinel::Sentinel;
-use super::shared::{COMMAND_TIMEOUT, Opener, Refused, Replaceable, SharedConnection};
+use super::shared::{
+    CLUSTER_COMMAND_LIMIT, COMMAND_TIMEOUT, Opener, Refused, Replaceable, SharedConnection,
+};
 use crate::seam::error::{Error, ErrorKind};
 
 /// How long opening a TCP connection (and the handshake) may take.
@@ -142,8 +144,8 @@ impl Connector {
                     .connection_timeout(CONNECT_TIMEOUT)
                     .response_timeout(COMMAND_TIMEOUT)
                     .tcp_settings(tcp_settings())
-                    // Calls have their own deadlines.
-                    .overall_response_timeout(None);
+                    // Retries ride out a failover, within a bound.
+                    .overall_response_timeout(Some(CLUSTER_COMMAND_LIMIT));
                 if let Some(tls) = &tls {
                     builder = builder.certs(tls.clone());
                 }

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use futures_util::future::try_join_all;
+use futures_util::future::join_all;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{
@@ -38,6 +38,13 @@ use super::sentinel::Sentinel;
 
 /// How long any command on the shared connection may wait for its answer.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// On a cluster, how long a command may take in all, retries included: a
+/// node that died is retried (with backoff) until a replica took over its
+/// slots, which with Redis's default `cluster-node-timeout` (15 s) and the
+/// election takes about 17 s; a node that nobody replaces fails its
+/// commands after this, instead of holding them for ever.
+pub(crate) const CLUSTER_COMMAND_LIMIT: Duration = Duration::from_secs(20);
 
 /// The shared connection: cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -250,64 +257,89 @@ impl SharedConnection {
     /// every command's reply in order, a refused command's error as
     /// `Value::ServerError` instead of failing the whole pipeline.
     pub(crate) async fn replies(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
+        self.replies_each(pipe).await.into_iter().collect()
+    }
+
+    /// Like [`SharedConnection::replies`], but a send that failed fails
+    /// alone: each command's reply, or the error of the send it went in
+    /// (the command may or may not have run). On one Redis the pipeline is
+    /// one send; on a cluster each hash tag's part is one, sent
+    /// concurrently, so a node that fails over fails only its part and the
+    /// caller sends again only what did not go through.
+    pub(crate) async fn replies_each(&self, pipe: &Pipeline) -> Vec<RedisResult<Value>> {
         match self {
             SharedConnection::Single(_) => {
                 let mut pipe = pipe.clone();
                 pipe.ignore_errors();
-                pipe.query_async(&mut self.clone()).await
+                match pipe.query_async::<Vec<Value>>(&mut self.clone()).await {
+                    Ok(values) => values.into_iter().map(Ok).collect(),
+                    Err(error) => vec![Err(error); pipe.len()],
+                }
             }
             SharedConnection::Cluster(connection) => {
                 let parts = split(pipe);
-                let answers = try_join_all(parts.into_iter().map(|(indexes, mut part)| {
+                let answers = join_all(parts.into_iter().map(|(indexes, mut part)| {
                     let mut connection = connection.clone();
                     async move {
                         part.ignore_errors();
-                        let values: Vec<Value> = part.query_async(&mut connection).await?;
-                        Ok::<_, redis::RedisError>((indexes, values))
+                        let values = part.query_async::<Vec<Value>>(&mut connection).await;
+                        (indexes, values)
                     }
                 }))
-                .await?;
-                let mut replies = vec![Value::Nil; pipe.len()];
+                .await;
+                let mut replies = vec![Ok(Value::Nil); pipe.len()];
                 for (indexes, values) in answers {
-                    for (index, value) in indexes.into_iter().zip(values) {
-                        replies[index] = value;
+                    match values {
+                        Ok(values) => {
+                            for (index, value) in indexes.into_iter().zip(values) {
+                                replies[index] = Ok(value);
+                            }
+                        }
+                        Err(error) => {
+                            for index in indexes {
+                                replies[index] = Err(error.clone());
+                            }
+                        }
                     }
                 }
-                Ok(replies)
+                replies
             }
         }
     }
 }
 
 impl SharedConnection {
-    /// Sends `pipe` like [`SharedConnection::replies`], with every command
-    /// before index `split` answered before any command from `split` on
-    /// runs. On one Redis a pipeline runs in order anyway; on a cluster,
-    /// where the pipeline is split by hash tag and sent concurrently, the
-    /// part from `split` on is sent once the first part is answered (a
-    /// worker's acknowledgements must never land before its replies).
+    /// Sends `pipe` like [`SharedConnection::replies_each`], with every
+    /// command before index `split` answered before any command from
+    /// `split` on runs. On one Redis a pipeline runs in order anyway; on a
+    /// cluster, where the pipeline is split by hash tag and sent
+    /// concurrently, the part from `split` on is sent once every command of
+    /// the first part went through (a worker's acknowledgements must never
+    /// land before its replies); until then its commands answer an error
+    /// saying they were not sent.
     pub(crate) async fn replies_in_order(
         &self,
         pipe: &Pipeline,
         split: usize,
-    ) -> RedisResult<Vec<Value>> {
+    ) -> Vec<RedisResult<Value>> {
         match self {
-            SharedConnection::Single(_) => self.replies(pipe).await,
+            SharedConnection::Single(_) => self.replies_each(pipe).await,
             SharedConnection::Cluster(_) => {
                 let (mut first, mut then) = (Pipeline::new(), Pipeline::new());
                 for (index, command) in pipe.cmd_iter().enumerate() {
                     let part = if index < split { &mut first } else { &mut then };
                     part.add_command(command.clone());
                 }
-                let mut replies = if first.is_empty() {
-                    Vec::new()
+                let mut replies = self.replies_each(&first).await;
+                if replies.iter().all(Result::is_ok) {
+                    replies.extend(self.replies_each(&then).await);
                 } else {
-                    self.replies(&first).await?
-                };
-                if !then.is_empty() {
-                    replies.extend(self.replies(&then).await?);
+                    let not_sent = RedisError::from(std::io::Error::other(
+                        "not sent: a command that must go through first did not",
+                    ));
+                    replies.extend(vec![Err(not_sent); then.len()]);
                 }
-                Ok(replies)
+                replies
             }
         }
     }
@@ -471,5 +503,100 @@ mod tests {
         let indexes: Vec<Vec<usize>> = parts.iter().map(|(i, _)| i.clone()).collect();
         assert_eq!(indexes, vec![vec![0, 2], vec![1]]);
         assert_eq!(hash_tag(&redis::cmd("TIME")), None);
+    }
+
+    /// The port of the master that owns `key`'s slot.
+    fn owner(node: &mut redis::Connection, key: &str) -> u16 {
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(node)
+            .unwrap();
+        let slots: Vec<(u16, u16, Vec<Value>)> =
+            redis::cmd("CLUSTER").arg("SLOTS").query(node).unwrap();
+        let (_, _, master) = slots
+            .into_iter()
+            .find(|(start, end, _)| (*start..=*end).contains(&slot))
+            .expect("every slot is served");
+        redis::from_redis_value(master[1].clone()).unwrap()
+    }
+
+    /// On a cluster, a node that died fails only the commands sent to it:
+    /// the others run and answer, so a retry sends again only the failed
+    /// ones; and what must follow a failed command is not sent at all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_a_cluster_a_dead_node_fails_only_its_own_commands() {
+        // The live nodes keep serving their slots while one is down.
+        let mut cluster = redis_bus_testing::RedisCluster::builder()
+            .arg("--cluster-require-full-coverage")
+            .arg("no")
+            .start()
+            .unwrap();
+        let nodes: Vec<String> = cluster
+            .nodes()
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let url = format!("redis+cluster://{}", nodes.join(","));
+        let connection = super::super::connection::Connector::new(&url, None)
+            .unwrap()
+            .shared()
+            .await
+            .unwrap();
+        let keys: Vec<String> = (0..24).map(|n| format!("rb:{{part{n}}}:key")).collect();
+        let set = |value: &str| {
+            let mut pipe = redis::pipe();
+            for key in &keys {
+                pipe.cmd("SET").arg(key).arg(value);
+            }
+            pipe
+        };
+        let all_ok = connection.replies_each(&set("before")).await;
+        assert!(all_ok.iter().all(Result::is_ok), "{all_ok:?}");
+
+        let mut ask = redis::Client::open(cluster.nodes()[0].url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let owners: Vec<u16> = keys.iter().map(|key| owner(&mut ask, key)).collect();
+        let dead = cluster.nodes()[1].port();
+        assert!(owners.contains(&dead) && owners.iter().any(|&port| port != dead));
+        cluster.nodes_mut()[1].kill();
+
+        let replies = connection.replies_each(&set("after")).await;
+        for ((key, port), reply) in keys.iter().zip(&owners).zip(&replies) {
+            assert_eq!(reply.is_err(), *port == dead, "{key} on {port}: {reply:?}");
+            if *port != dead {
+                let value: String = redis::cmd("GET")
+                    .arg(key)
+                    .query(
+                        &mut redis::Client::open(format!("redis://127.0.0.1:{port}"))
+                            .unwrap()
+                            .get_connection()
+                            .unwrap(),
+                    )
+                    .unwrap();
+                assert_eq!(value, "after", "{key} went through");
+            }
+        }
+
+        // A command on the dead node first: what must follow it waits.
+        let on_dead = &keys[owners.iter().position(|&port| port == dead).unwrap()];
+        let live = owners.iter().position(|&port| port != dead).unwrap();
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(on_dead).arg("first");
+        pipe.cmd("SET").arg(&keys[live]).arg("then");
+        let replies = connection.replies_in_order(&pipe, 1).await;
+        assert!(replies[0].is_err() && replies[1].is_err(), "{replies:?}");
+        let value: String = redis::cmd("GET")
+            .arg(&keys[live])
+            .query(
+                &mut redis::Client::open(format!("redis://127.0.0.1:{}", owners[live]))
+                    .unwrap()
+                    .get_connection()
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(value, "after", "the second command was not sent");
     }
 }

@@ -143,13 +143,12 @@ impl Writer {
                 .arg("+inf");
             plans.push(pushed);
         }
-        let replies = match self.connection.replies(&pipe).await {
-            Ok(replies) => replies,
-            Err(error) => return self.fail_or_retry(batch, &error),
-        };
-        let mut replies = replies.into_iter();
+        // On a cluster each queue's commands go to its node on their own:
+        // a node that failed fails only the calls queued there.
+        let mut replies = self.connection.replies_each(&pipe).await.into_iter();
         let mut again = Vec::new();
         let mut failing: Vec<(usize, &'static ServiceInfo)> = Vec::new();
+        let mut unsent: Vec<(Vec<usize>, redis::RedisError)> = Vec::new();
         for (group, pushed) in groups.iter().zip(&plans) {
             let first = &batch[group[0]];
             let pushed_reply = if pushed.is_empty() {
@@ -158,6 +157,15 @@ impl Writer {
                 replies.next()
             };
             let live = replies.next();
+            // Both commands of a group share its hash tag, so they fail
+            // together.
+            let (pushed_reply, live) = match (pushed_reply.transpose(), live.transpose()) {
+                (Ok(pushed_reply), Ok(live)) => (pushed_reply, live),
+                (Err(error), _) | (_, Err(error)) => {
+                    unsent.push((group.clone(), error));
+                    continue;
+                }
+            };
             if let Some(Value::ServerError(error)) = &pushed_reply {
                 // Refused (e.g. by an ACL): nothing was queued.
                 let status = refused("RPUSH", &first.queue, first.service, error);
@@ -196,10 +204,15 @@ impl Writer {
             self.pending.fail(batch[index].id, status);
         }
         let mut batch: Vec<Option<Outgoing>> = batch.into_iter().map(Some).collect();
-        again
+        let mut again: Vec<Outgoing> = again
             .into_iter()
             .filter_map(|index| batch[index].take())
-            .collect()
+            .collect();
+        for (group, error) in unsent {
+            let group = group.iter().filter_map(|&index| batch[index].take());
+            again.extend(self.fail_or_retry(group.collect(), &error));
+        }
+        again
     }
 
     /// The status of a call that no live worker serves, naming the versions

@@ -102,42 +102,52 @@ pub(crate) async fn run(
 /// Sends one batch, retrying while Redis is unreachable: until it is sent,
 /// the requests stay filed under this worker, so they are not lost. A
 /// command Redis refuses (a reply list that is not a list, an ACL) fails
-/// alone: it is logged, and the rest of the batch goes through. Through
-/// Sentinel (`own` is the replier's connection), a batch the master's
-/// replicas did not copy is sent again, to the master the sentinels name.
+/// alone: it is logged, and the rest of the batch goes through. Only what
+/// did not go through is sent again: on a cluster, the parts whose node
+/// failed. Through Sentinel (`own` is the replier's connection), a batch
+/// the master's replicas did not copy is sent again, to the master the
+/// sentinels name.
 async fn send(core: &Core, batch: &[Completion], mut own: Option<&mut Blocking>) {
-    let (pipe, answers) = pipeline(core, batch);
+    let (mut left, mut answers) = pipeline(core, batch);
     let mut backoff = Duration::from_millis(20);
     loop {
         let sent = match own.as_deref_mut() {
-            None => core.connection.replies_in_order(&pipe, answers).await,
-            Some(own) => send_confirmed(core, &pipe, own).await,
+            None => core.connection.replies_in_order(&left, answers).await,
+            Some(own) => match send_confirmed(core, &left, own).await {
+                Ok(replies) => replies.into_iter().map(Ok).collect(),
+                Err(error) => vec![Err(error); left.len()],
+            },
         };
-        match sent {
-            Ok(replies) => {
-                for (command, reply) in pipe.cmd_iter().zip(&replies) {
-                    if let redis::Value::ServerError(error) = reply {
-                        core.bad_input.report(
-                            "reply refused",
-                            "replies",
-                            &format_args!(
-                                "Redis refused {} while answering calls: {error:?}; the other \
-                                 replies went out",
-                                describe(command)
-                            ),
-                        );
-                    }
+        let (mut again, mut again_answers, mut failure) = (redis::pipe(), 0, None);
+        for (index, (command, reply)) in left.cmd_iter().zip(sent).enumerate() {
+            match reply {
+                Ok(redis::Value::ServerError(error)) => core.bad_input.report(
+                    "reply refused",
+                    "replies",
+                    &format_args!(
+                        "Redis refused {} while answering calls: {error:?}; the other replies \
+                         went out",
+                        describe(command)
+                    ),
+                ),
+                Ok(_) => {}
+                // Sent again: a reply that went out before its send failed
+                // goes out twice, which its caller ignores.
+                Err(error) => {
+                    again.add_command(command.clone());
+                    again_answers += usize::from(index < answers);
+                    failure.get_or_insert(error);
                 }
-                return;
-            }
-            // Only a failed connection sends again; replies that went out
-            // before it failed go out twice, which their callers ignore.
-            Err(error) => {
-                tracing::warn!(%error, outcomes = batch.len(), "sending replies failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
+        let Some(error) = failure else { return };
+        tracing::warn!(
+            %error, outcomes = batch.len(), commands = again.len(),
+            "sending replies failed; sending again what did not go through"
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+        (left, answers) = (again, again_answers);
     }
 }
 
