@@ -189,6 +189,7 @@ impl Client {
             method,
             metadata: self.metadata()?,
             deadline,
+            queued: None,
         };
         let stream_window = if method.server_streaming || method.client_streaming {
             self.options.stream_window

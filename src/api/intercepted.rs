@@ -42,6 +42,7 @@ impl Intercepted {
             method: method_info,
             metadata: context.metadata().clone(),
             deadline: context.deadline(),
+            queued: context.queued(),
         };
         Ok((context, intercepted))
     }

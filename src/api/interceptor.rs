@@ -62,6 +62,10 @@ pub struct InterceptedCall {
     pub metadata: Metadata,
     /// When the caller stops waiting.
     pub deadline: Instant,
+    /// On a server, how long the request waited before this worker started
+    /// it (see [`CallContext::queued`](crate::CallContext::queued)); `None`
+    /// on a client, or when the transport cannot tell.
+    pub queued: Option<Duration>,
 }
 
 /// The interceptors of a bus or a server, in order.

@@ -9,6 +9,7 @@
 //! | `redis_bus_calls_total` | counter | `side` (`client`, `server`), `method`, `code` |
 //! | `redis_bus_call_duration_seconds` | histogram | `side`, `method` |
 //! | `redis_bus_calls_in_flight` | gauge | `side`, `method` |
+//! | `redis_bus_queue_wait_seconds` | histogram | `method` (a server's: how long requests waited to be started) |
 //! | `redis_bus_cache_hits_total`, `redis_bus_cache_misses_total` | counter | `method` |
 
 use std::time::Duration;
@@ -45,6 +46,10 @@ impl Metrics {
 #[async_trait]
 impl Interceptor for Metrics {
     async fn before(&self, call: &mut InterceptedCall) -> Result<(), Status> {
+        if let Some(queued) = call.queued {
+            metrics::histogram!("redis_bus_queue_wait_seconds", "method" => call.method.full_name)
+                .record(queued.as_secs_f64());
+        }
         metrics::gauge!("redis_bus_calls_in_flight", "side" => self.side, "method" => call.method.full_name)
             .increment(1.0);
         Ok(())

@@ -109,10 +109,12 @@ impl MemoryTransport {
 
     /// Runs `call` on a live instance (waiting for one if the call asks).
     async fn run(&self, call: OutgoingCall) -> Result<Bytes, Status> {
+        let sent = tokio::time::Instant::now();
         let instance = self.pick(&call).await?;
         let worker = Arc::clone(&instance.worker);
         let context = CallContext::new(call.deadline, call.traceparent.map(|t| t.to_string()))
-            .with_metadata(call.metadata);
+            .with_metadata(call.metadata)
+            .with_queued(sent.elapsed());
         let payload = call.payload;
         let method = call.method;
         let service = Arc::clone(&instance.service);

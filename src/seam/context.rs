@@ -34,6 +34,8 @@ pub struct CallContext {
     tracestate: Option<String>,
     /// The call's metadata.
     metadata: Metadata,
+    /// How long the request waited before a worker started it.
+    queued: Option<Duration>,
 }
 
 impl CallContext {
@@ -43,7 +45,15 @@ impl CallContext {
             traceparent,
             tracestate: None,
             metadata: Metadata::new(),
+            queued: None,
         }
+    }
+
+    /// The same context, for a request that waited `queued` before a
+    /// worker started it.
+    pub(crate) fn with_queued(mut self, queued: Duration) -> Self {
+        self.queued = Some(queued);
+        self
     }
 
     /// The same context with `metadata`. The `tracestate` a request
@@ -70,6 +80,14 @@ impl CallContext {
     /// When the caller stops waiting.
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// How long the request waited (in its queue, or for a live worker)
+    /// before this worker started it: on Redis, measured on the bus clock
+    /// from when the caller sent it, so within the clocks' agreement
+    /// (about a millisecond). `None` when the transport cannot tell.
+    pub fn queued(&self) -> Option<Duration> {
+        self.queued
     }
 
     /// How long until the deadline (zero once it passed).

@@ -5,11 +5,12 @@
 use crate::common;
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
-use generated_examples::math::SumRequest;
 use generated_examples::math::math_bus::{MathClient, MathServer};
+use generated_examples::math::{NowRequest, SumRequest};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use redis_bus::{Metrics, Server};
+use redis_bus::{CallOptions, Metrics, Server};
 
 /// The process-wide recorder of this test binary (installed once).
 fn snapshotter() -> &'static Snapshotter {
@@ -56,12 +57,19 @@ async fn calls_are_counted_timed_and_tracked_on_both_sides() {
     snapshotter();
     let (_redis, bus) = common::redis_and_bus().await;
     let bus = bus.with_interceptor(Metrics::client());
+    // Queued 300 ms before any worker serves it.
+    let early = tokio::spawn({
+        let math = MathClient::new(&bus).with_options(CallOptions::new().wait_for_worker(true));
+        async move { math.now(NowRequest { seed: 7 }).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let _server = Server::new(&bus)
         .add_service(MathServer::new(common::Calculator::default()))
         .interceptor(Metrics::server())
         .start()
         .await
         .unwrap();
+    early.await.unwrap().expect("the early call is served");
     let math = MathClient::new(&bus);
     // "metrics" math runs on bus "test": its own sums, so counts are exact.
     for _ in 0..3 {
@@ -115,5 +123,19 @@ async fn calls_are_counted_timed_and_tracked_on_both_sides() {
     assert_eq!(
         value(&reading, "redis_bus_cache_hits_total", &[method]),
         Some(&DebugValue::Counter(2))
+    );
+    let queued = |method| match value(&reading, "redis_bus_queue_wait_seconds", &[method]) {
+        Some(DebugValue::Histogram(waits)) => waits.iter().map(|w| w.into_inner()).collect(),
+        other => panic!("the server records how long requests waited: {other:?}"),
+    };
+    let early: Vec<f64> = queued(("method", "math.Math/Now"));
+    assert!(
+        matches!(early[..], [wait] if (0.25..5.0).contains(&wait)),
+        "queued 300 ms before a worker started: {early:?}"
+    );
+    let sums: Vec<f64> = queued(method);
+    assert!(
+        sums.len() == 2 && sums.iter().all(|wait| (0.0..1.0).contains(wait)),
+        "the two sums the server ran were started at once: {sums:?}"
     );
 }

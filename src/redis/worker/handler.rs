@@ -362,7 +362,10 @@ async fn run(
         duration_us = field::Empty,
     );
     let own = trace::served(&span, parent, metadata.get(TRACESTATE_KEY));
-    let context = CallContext::new(deadline, Some(own.to_string())).with_metadata(metadata);
+    let mut context = CallContext::new(deadline, Some(own.to_string())).with_metadata(metadata);
+    if let Some(queued) = queued(core, request) {
+        context = context.with_queued(queued);
+    }
     let started = StdInstant::now();
     let service = &served.service;
     let call = async move {
@@ -454,4 +457,18 @@ fn debug_stop(
         ErrorKind::Handler,
         format!("{} failed in debug mode: {message}", method.full_name),
     ));
+}
+
+/// How long `request` waited since its caller sent it: its deadline less
+/// its timeout (both on the bus clock) is when it was sent. Only a metric,
+/// but still not trusted: nothing before the send's own timeout or after
+/// now.
+fn queued(core: &Core, request: &wire::Request) -> Option<std::time::Duration> {
+    if request.deadline_ms == 0 || request.timeout_ms == 0 {
+        return None;
+    }
+    let sent = (request.deadline_ms as i64).checked_sub(i64::from(request.timeout_ms))?;
+    let waited = core.clock.now_ms().saturating_sub(sent);
+    let waited = waited.clamp(0, i64::from(request.timeout_ms));
+    Some(std::time::Duration::from_millis(waited as u64))
 }
