@@ -538,7 +538,7 @@ mod tests {
             .map(|node| format!("127.0.0.1:{}", node.port()))
             .collect();
         let url = format!("redis+cluster://{}", nodes.join(","));
-        let connection = super::super::connection::Connector::new(&url, None)
+        let connection = crate::redis::connection::Connector::new(&url, None)
             .unwrap()
             .shared()
             .await

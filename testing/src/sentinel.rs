@@ -8,9 +8,11 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::error::HarnessError;
+use super::port::free_port;
 use super::server::RedisServer;
 
 /// How often the harness polls the sentinels and nodes.
@@ -48,6 +50,10 @@ pub struct RedisSentinel {
     sentinels: Vec<RedisServer>,
     /// The ACL user of the data nodes, and its password, if they have one.
     user: Option<(String, String)>,
+    /// With TLS, each data node's TLS port (in the order of `nodes`) and
+    /// each sentinel's (in the order of `sentinels`): what the sentinels
+    /// name and what the bus connects to.
+    tls_ports: Option<(Vec<u16>, Vec<u16>)>,
 }
 
 impl RedisSentinel {
@@ -78,19 +84,28 @@ impl RedisSentinel {
     }
 
     /// The redis-bus URL of the deployment:
-    /// `redis+sentinel://127.0.0.1:<port>,.../<master name>`.
+    /// `redis+sentinel://127.0.0.1:<port>,.../<master name>`, or with TLS
+    /// (see [`RedisSentinelBuilder::tls`]) `rediss+sentinel://` and the
+    /// sentinels' TLS ports.
     pub fn url(&self) -> String {
-        let sentinels: Vec<String> = self
-            .sentinels
+        let ports: Vec<u16> = match &self.tls_ports {
+            Some((_, sentinels)) => sentinels.clone(),
+            None => self.sentinels.iter().map(RedisServer::port).collect(),
+        };
+        let sentinels: Vec<String> = ports
             .iter()
-            .map(|sentinel| format!("127.0.0.1:{}", sentinel.port()))
+            .map(|port| format!("127.0.0.1:{port}"))
             .collect();
+        let scheme = match self.tls_ports {
+            Some(_) => "rediss+sentinel",
+            None => "redis+sentinel",
+        };
         let credentials = match &self.user {
             Some((user, password)) => format!("{user}:{password}@"),
             None => String::new(),
         };
         format!(
-            "redis+sentinel://{credentials}{}/{}",
+            "{scheme}://{credentials}{}/{}",
             sentinels.join(","),
             self.master_name
         )
@@ -107,7 +122,29 @@ impl RedisSentinel {
         }
     }
 
-    /// The port of the master, as the first sentinel that answers names it.
+    /// The port the sentinels name `node` by: its TLS port with TLS, else
+    /// its port.
+    pub fn named_port(&self, node: &RedisServer) -> u16 {
+        match &self.tls_ports {
+            Some((nodes, _)) => self
+                .nodes
+                .iter()
+                .position(|n| n.port() == node.port())
+                .map_or(node.port(), |index| nodes[index]),
+            None => node.port(),
+        }
+    }
+
+    /// The data node the sentinels name by `port` (see
+    /// [`named_port`](Self::named_port)).
+    fn node_named(&self, port: u16) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|node| self.named_port(node) == port)
+    }
+
+    /// The port of the master, as the first sentinel that answers names it
+    /// (with TLS, its TLS port).
     pub fn master_port(&self) -> Result<u16, HarnessError> {
         let mut last = String::from("no sentinel answered");
         for sentinel in &self.sentinels {
@@ -150,9 +187,9 @@ impl RedisSentinel {
     /// its port. The sentinels promote a replica once they agree it is down.
     pub fn kill_master(&mut self) -> Result<u16, HarnessError> {
         let port = self.master_port()?;
-        match self.nodes.iter_mut().find(|node| node.port() == port) {
-            Some(node) => {
-                node.kill();
+        match self.node_named(port) {
+            Some(index) => {
+                self.nodes[index].kill();
                 Ok(port)
             }
             None => Err(self.error(format!("the sentinels name an unknown master at {port}"))),
@@ -217,7 +254,7 @@ impl RedisSentinel {
 
     /// Whether the node at `port` says it is a master.
     fn is_master(&self, port: u16) -> bool {
-        let Some(node) = self.nodes.iter().find(|node| node.port() == port) else {
+        let Some(node) = self.node_named(port).map(|index| &self.nodes[index]) else {
             return false;
         };
         let role: redis::RedisResult<Vec<redis::Value>> =
@@ -318,6 +355,8 @@ pub struct RedisSentinelBuilder {
     args: Vec<OsString>,
     /// The data nodes' only ACL user, and its password.
     user: Option<(String, String)>,
+    /// The certificate, key and CA files of every node, for TLS.
+    tls: Option<[PathBuf; 3]>,
 }
 
 impl RedisSentinelBuilder {
@@ -330,6 +369,7 @@ impl RedisSentinelBuilder {
             failover_timeout: Duration::from_secs(4),
             args: Vec::new(),
             user: None,
+            tls: None,
         }
     }
 
@@ -381,6 +421,71 @@ impl RedisSentinelBuilder {
         self
     }
 
+    /// Every node (data nodes and sentinels) also listens with TLS, on a
+    /// port of its own, with the certificate and key in `certificate` and
+    /// `key` (PEM files; the certificate for 127.0.0.1) and `ca` to check
+    /// peers by: the replicas replicate and the sentinels monitor over TLS,
+    /// so the sentinels name TLS ports, and [`url`](RedisSentinel::url) is
+    /// a `rediss+sentinel://` URL. Clients need no certificate of their
+    /// own. The harness itself keeps to the plain ports.
+    pub fn tls(
+        mut self,
+        certificate: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+        ca: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls = Some([certificate.into(), key.into(), ca.into()]);
+        self
+    }
+
+    /// The TLS arguments of one node listening on `port`.
+    fn tls_args(&self, port: u16) -> Vec<OsString> {
+        let Some([certificate, key, ca]) = &self.tls else {
+            return Vec::new();
+        };
+        vec![
+            "--tls-port".into(),
+            port.to_string().into(),
+            "--tls-cert-file".into(),
+            certificate.into(),
+            "--tls-key-file".into(),
+            key.into(),
+            "--tls-ca-cert-file".into(),
+            ca.into(),
+            "--tls-auth-clients".into(),
+            "no".into(),
+            "--tls-replication".into(),
+            "yes".into(),
+        ]
+    }
+
+    /// The same, as lines of a sentinel's configuration file.
+    fn tls_config(&self, port: u16) -> String {
+        let Some([certificate, key, ca]) = &self.tls else {
+            return String::new();
+        };
+        format!(
+            "tls-port {port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
+             tls-auth-clients no\ntls-replication yes\n",
+            certificate.display(),
+            key.display(),
+            ca.display()
+        )
+    }
+
+    /// A free port for a node's TLS listener, when the deployment has TLS.
+    fn tls_port(&self) -> Result<Option<u16>, HarnessError> {
+        match self.tls {
+            Some(_) => free_port()
+                .map(Some)
+                .map_err(|error| HarnessError::Sentinel {
+                    reason: format!("no free port for TLS: {error}"),
+                    logs: String::new(),
+                }),
+            None => Ok(None),
+        }
+    }
+
     /// Starts the master, the replicas and the sentinels, and waits until
     /// every sentinel sees all of them. On failure the error carries every
     /// log.
@@ -417,15 +522,28 @@ impl RedisSentinelBuilder {
                 format!("sentinel auth-user {name} {user}\nsentinel auth-pass {name} {password}\n");
         }
         let data = data.args(self.args.iter().cloned());
-        let master = data.start()?;
-        let master_port = master.port().to_string();
+        let master_tls = self.tls_port()?;
+        let master = data
+            .clone()
+            .args(
+                master_tls
+                    .map(|port| self.tls_args(port))
+                    .unwrap_or_default(),
+            )
+            .start()?;
+        // What replicas and sentinels reach the master at.
+        let master_port = master_tls.unwrap_or(master.port()).to_string();
         let mut nodes = vec![master];
+        let mut node_tls_ports: Vec<u16> = master_tls.into_iter().collect();
         for _ in 0..self.replicas {
+            let tls = self.tls_port()?;
             let replica = data
                 .clone()
+                .args(tls.map(|port| self.tls_args(port)).unwrap_or_default())
                 .args(["--replicaof", "127.0.0.1", master_port.as_str()])
                 .start()?;
             nodes.push(replica);
+            node_tls_ports.extend(tls);
         }
         let name = &self.master_name;
         let quorum = self.sentinels / 2 + 1;
@@ -437,15 +555,24 @@ impl RedisSentinelBuilder {
             self.down_after.as_millis(),
             self.failover_timeout.as_millis(),
         ) + &sentinel_auth;
-        let sentinel = RedisServer::builder().sentinel(config);
-        let sentinels = (0..self.sentinels)
-            .map(|_| sentinel.start())
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut sentinels = Vec::new();
+        let mut sentinel_tls_ports = Vec::new();
+        for _ in 0..self.sentinels {
+            let tls = self.tls_port()?;
+            let config =
+                config.clone() + &tls.map(|port| self.tls_config(port)).unwrap_or_default();
+            sentinels.push(RedisServer::builder().sentinel(config).start()?);
+            sentinel_tls_ports.extend(tls);
+        }
         let deployment = RedisSentinel {
             master_name: self.master_name.clone(),
             nodes,
             sentinels,
             user: self.user.clone(),
+            tls_ports: self
+                .tls
+                .as_ref()
+                .map(|_| (node_tls_ports, sentinel_tls_ports)),
         };
         deployment.wait_until_agreed(Instant::now() + AGREEMENT_TIMEOUT)?;
         Ok(deployment)
