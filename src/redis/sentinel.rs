@@ -34,6 +34,12 @@
 //! ([`CHECK_EVERY`]) while it is connected; when they name another master,
 //! the shared connection is replaced at once and each blocking reader
 //! reconnects after its current read.
+//!
+//! For the worker's confirmed writes (see `worker::confirm`) it also knows
+//! how many replicas the master has ([`Sentinel::replicas_of`]: `ROLE` when
+//! the bus connects to it, then the healthy ones the sentinels count at
+//! each check) and whether a master is settled ([`Sentinel::settled_on`]:
+//! no sentinel is failing it over).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -254,12 +260,13 @@ impl Sentinel {
         }
     }
 
-    /// How many replicas a take on the master at `addr` must reach before
-    /// its requests run: those it had when the bus connected to it, or as
-    /// many healthy ones as the sentinels counted since, while they named
-    /// it. Never updated from the master itself: a master whose replica
-    /// was just promoted has one replica fewer, and a take it confirms
-    /// with the rest is lost with it.
+    /// How many replicas a write of the worker (a take, a batch of
+    /// replies) on the master at `addr` must reach to stand: those the
+    /// master listed when the bus connected to it, or as many healthy ones
+    /// as the sentinels counted since, while they named it. Not counted
+    /// again on the master itself: a master whose replica was just
+    /// promoted lists one replica fewer, and a write the others confirm is
+    /// lost with it.
     pub(crate) fn replicas_of(&self, addr: &ConnectionAddr) -> usize {
         match &*self
             .inner

@@ -13,7 +13,7 @@ pub(crate) enum Mode {
     Debug,
 }
 
-/// How a server runs; set through [`Server`]'s builder methods.
+/// How a server runs; set through `Server`'s builder methods.
 #[derive(Debug, Clone)]
 pub(crate) struct ServerConfig {
     /// Which way it runs.

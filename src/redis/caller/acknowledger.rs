@@ -9,8 +9,8 @@ use crate::redis::shared::SharedConnection;
 use crate::redis::streaming::{ACK_REFRESH, ACK_TTL, CANCELLED};
 use crate::redis::window::AckCadence;
 
-/// Keeps one call's acknowledgement; dropping it before [`ended`]
-/// (Self::ended) cancels the call.
+/// Keeps one call's acknowledgement; dropping it before
+/// [`ended`](Self::ended) cancels the call.
 #[derive(Debug)]
 pub(crate) struct Acknowledger {
     /// Tells the acknowledging task how far the caller is.

@@ -7,7 +7,7 @@
 //! 64-byte payloads); alone, a call pays one extra task hop.
 //!
 //! Each `RPUSH` is followed in the pipeline by a `ZCOUNT` of the service's
-//! workers live within [`LIVENESS_MARGIN`]. When none is, the calls that do
+//! workers live within [`LIVENESS_MARGIN_MS`]. When none is, the calls that do
 //! not wait for a worker fail at once with `UNAVAILABLE`, and their requests
 //! stay in the queue: the client cannot take them back (applications may
 //! only push to a queue), and need not. A worker handles a request only
