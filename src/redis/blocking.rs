@@ -86,9 +86,7 @@ impl Blocking {
         limit: Duration,
         run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
     ) -> RedisResult<T> {
-        if self.open.is_some() && self.connector.named_master() != self.master {
-            self.open = None;
-        }
+        self.leave_a_replaced_master();
         if self.open.is_none() {
             self.connect(None).await?;
         }
@@ -129,11 +127,7 @@ impl Blocking {
     }
 
     async fn query_following<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {
-        if self.open.is_some() && self.connector.named_master() != self.master {
-            // A failover named another master: a read on the old one would
-            // wait for writes that go elsewhere now.
-            self.open = None;
-        }
+        self.leave_a_replaced_master();
         let mut asking = false;
         for _ in 0..MAX_REDIRECTIONS {
             let connection = match &mut self.open {
@@ -160,6 +154,15 @@ impl Blocking {
         Err(RedisError::from(std::io::Error::other(format!(
             "{MAX_REDIRECTIONS} redirections in a row for one blocking read"
         ))))
+    }
+
+    /// Drops the open connection once the sentinels name another master:
+    /// a read on the old one would wait for writes that go elsewhere now,
+    /// and a write there is lost with it.
+    fn leave_a_replaced_master(&mut self) {
+        if self.open.is_some() && self.connector.named_master() != self.master {
+            self.open = None;
+        }
     }
 
     /// Opens a connection to `node` (the connector's default when `None`).

@@ -1,13 +1,14 @@
 //! `rediss://` URLs: calls over TLS to a redis-server whose certificate a
 //! CA made at test time signed; a wrong CA gets a clear error, not a hang.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use generated_examples::math::SumRequest;
 use generated_examples::math::math_bus::{MathClient, MathServer};
 use generated_examples::services::MathService;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use redis_bus::{Bus, CallOptions, Server};
+use redis_bus::{Bus, CallOptions, RunningServer, Server};
 use redis_bus_testing::{ReadyCheck, RedisSentinel, RedisServer, free_port};
 
 /// A CA, and a server certificate it signed for 127.0.0.1.
@@ -43,18 +44,39 @@ fn pki() -> Pki {
     }
 }
 
-/// A redis-server that only speaks TLS, and the URL to reach it.
-fn tls_redis(pki: &Pki, files: &tempfile::TempDir) -> (RedisServer, String) {
+/// The server certificate, its key and the CA, written as PEM files into
+/// `files`, for redis-server.
+fn pem_files(pki: &Pki, files: &tempfile::TempDir) -> (PathBuf, PathBuf, PathBuf) {
     let write = |name: &str, pem: &str| {
         let path = files.path().join(name);
         std::fs::write(&path, pem).unwrap();
         path
     };
-    let (certificate, key, ca) = (
+    (
         write("server.pem", &pki.server_certificate),
         write("server.key", &pki.server_key),
         write("ca.pem", &pki.ca),
-    );
+    )
+}
+
+/// A bus on `url` that trusts `pki`'s CA, and a server of math on it.
+async fn bus_serving_math(pki: &Pki, url: &str, connected: &str) -> (Bus, RunningServer) {
+    let bus = Bus::builder(url, "secure")
+        .tls_ca(pki.ca.clone())
+        .connect()
+        .await
+        .expect(connected);
+    let server = Server::new(&bus)
+        .add_service(MathServer::new(MathService))
+        .start()
+        .await
+        .unwrap();
+    (bus, server)
+}
+
+/// A redis-server that only speaks TLS, and the URL to reach it.
+fn tls_redis(pki: &Pki, files: &tempfile::TempDir) -> (RedisServer, String) {
+    let (certificate, key, ca) = pem_files(pki, files);
     let port = free_port().unwrap();
     let redis = RedisServer::builder()
         .args(["--port", "0", "--tls-port", &port.to_string()])
@@ -78,16 +100,7 @@ async fn calls_go_over_tls() {
     let pki = pki();
     let files = tempfile::tempdir().unwrap();
     let (_redis, url) = tls_redis(&pki, &files);
-    let bus = Bus::builder(&url, "secure")
-        .tls_ca(pki.ca.clone())
-        .connect()
-        .await
-        .expect("the bus connects over TLS");
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
+    let (bus, _server) = bus_serving_math(&pki, &url, "the bus connects over TLS").await;
     let reply = MathClient::new(&bus)
         .sum(SumRequest { a: 20, b: 22 })
         .await
@@ -130,16 +143,7 @@ async fn a_wrong_ca_is_a_clear_error_not_a_hang() {
 async fn calls_go_over_tls_through_sentinel_and_a_failover() {
     let pki = pki();
     let files = tempfile::tempdir().unwrap();
-    let write = |name: &str, pem: &str| {
-        let path = files.path().join(name);
-        std::fs::write(&path, pem).unwrap();
-        path
-    };
-    let (certificate, key, ca) = (
-        write("server.pem", &pki.server_certificate),
-        write("server.key", &pki.server_key),
-        write("ca.pem", &pki.ca),
-    );
+    let (certificate, key, ca) = pem_files(&pki, &files);
     let deployment = tokio::task::spawn_blocking(move || {
         RedisSentinel::builder()
             .tls(certificate, key, ca)
@@ -160,16 +164,8 @@ async fn calls_go_over_tls_through_sentinel_and_a_failover() {
         "{error:#}"
     );
 
-    let bus = Bus::builder(&url, "secure")
-        .tls_ca(pki.ca.clone())
-        .connect()
-        .await
-        .expect("the bus connects through the sentinels over TLS");
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(MathService))
-        .start()
-        .await
-        .unwrap();
+    let connected = "the bus connects through the sentinels over TLS";
+    let (bus, _server) = bus_serving_math(&pki, &url, connected).await;
     let math = MathClient::new(&bus);
     assert_eq!(math.sum(SumRequest { a: 20, b: 22 }).await.unwrap().sum, 42);
 

@@ -24,36 +24,15 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use super::core::Core;
 use super::taken::Taken;
 use crate::redis::blocking::Blocking;
-use crate::redis::scripts;
 use crate::redis::sentinel::Sentinel;
 use crate::redis::shared::COMMAND_TIMEOUT;
 
 /// How long a take waits for its replicas before asking the sentinels
 /// whether its master is still the master.
 pub(crate) const CONFIRM_WAIT: Duration = Duration::from_millis(50);
-
-/// Takes up to `count` requests of service `index` with the take script,
-/// on the taker's own connection, so that a `WAIT` there covers them.
-pub(crate) async fn take(
-    core: &Core,
-    index: usize,
-    count: usize,
-    blocking: &mut Blocking,
-) -> redis::RedisResult<Vec<Bytes>> {
-    let served = &core.services[index];
-    let mut invocation = scripts::TAKE.prepare_invoke();
-    invocation.key(&served.queue).key(&served.taken).arg(count);
-    blocking
-        .run(COMMAND_TIMEOUT, async |connection| {
-            invocation.invoke_async(connection).await
-        })
-        .await
-}
 
 /// Whether what `blocking`'s connection last wrote survives a failover:
 /// the replicas the master had copied it within [`CONFIRM_WAIT`], or, if

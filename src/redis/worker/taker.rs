@@ -18,6 +18,7 @@ use super::core::Core;
 use super::taken::{Origin, Taken};
 use crate::redis::blocking::Blocking;
 use crate::redis::scripts;
+use crate::redis::shared::COMMAND_TIMEOUT;
 
 /// Takes requests for service `index` until the worker stops.
 pub(crate) async fn run(core: Arc<Core>, index: usize) {
@@ -72,16 +73,25 @@ async fn take(
     let served = &core.services[index];
     let sentinel = core.connector.sentinel();
     let filing = core.filing.lock().await;
+    let mut invocation = scripts::TAKE.prepare_invoke();
+    invocation
+        .key(&served.queue)
+        .key(&served.taken)
+        .arg(permits.num_permits());
     let items: Vec<Bytes> = match sentinel {
         None => {
-            scripts::TAKE
-                .key(&served.queue)
-                .key(&served.taken)
-                .arg(permits.num_permits())
+            invocation
                 .invoke_async(&mut core.connection.clone())
                 .await?
         }
-        Some(_) => confirm::take(core, index, permits.num_permits(), blocking).await?,
+        // On the taker's own connection, so that a `WAIT` there covers it.
+        Some(_) => {
+            blocking
+                .run(COMMAND_TIMEOUT, async |connection| {
+                    invocation.invoke_async(connection).await
+                })
+                .await?
+        }
     };
     let taken: Vec<Taken> = if items.is_empty() {
         drop(filing);
