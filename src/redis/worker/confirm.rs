@@ -30,9 +30,13 @@ use crate::redis::blocking::Blocking;
 use crate::redis::sentinel::Sentinel;
 use crate::redis::shared::COMMAND_TIMEOUT;
 
-/// How long a take waits for its replicas before asking the sentinels
-/// whether its master is still the master.
-pub(crate) const CONFIRM_WAIT: Duration = Duration::from_millis(50);
+/// How long a write waits for its replicas before asking the sentinels
+/// whether its master is still the master: long enough for a replica of a
+/// loaded machine to catch up (at 50 ms, with the whole fault suite at
+/// once, a write that stood on the sentinels' word alone was lost to the
+/// failover right after, and its call ran twice); while replicas are fine,
+/// `WAIT` answers as soon as they copied the write.
+pub(crate) const CONFIRM_WAIT: Duration = Duration::from_millis(500);
 
 /// Whether what `blocking`'s connection last wrote survives a failover:
 /// the replicas the master had copied it within [`CONFIRM_WAIT`], or, if
