@@ -20,9 +20,13 @@ const PING_TIMEOUT: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ReadyCheck {
-    /// The server answers `PING` on its plain port (the default). Any reply
-    /// counts except `-LOADING`, so a server started with `--requirepass` or
-    /// an ACL file (which answers `-NOAUTH`) is ready as soon as it listens.
+    /// The server's own log says it listens (`Ready to accept connections`,
+    /// or `Sentinel ID is` for a Sentinel) and it answers `PING` on its plain
+    /// port (the default). Any reply counts except `-LOADING`, so a server
+    /// started with `--requirepass` or an ACL file (which answers `-NOAUTH`)
+    /// is ready as soon as it listens. The log is what tells this server
+    /// from another process that took the same port a moment earlier: the
+    /// other one answers `PING` too.
     #[default]
     Ping,
     /// The server's log (or console output) contains this text. Use it for a
@@ -33,6 +37,20 @@ pub enum ReadyCheck {
     /// test does its own waiting. A port taken by another process is then
     /// not detected (nor retried).
     Spawned,
+}
+
+/// What a Redis server logs once it listens on every port it was given (a
+/// server that cannot bind one exits before logging it); a Sentinel logs its
+/// ID instead, also after binding.
+const LISTENING: [&str; 2] = ["Ready to accept connections", "Sentinel ID is"];
+
+/// Whether a server's own log says that it listens.
+pub(crate) fn log_says_listening(log: &str) -> Result<(), String> {
+    if LISTENING.iter().any(|line| log.contains(line)) {
+        Ok(())
+    } else {
+        Err(format!("its log does not say {:?} yet", LISTENING[0]))
+    }
 }
 
 /// Sends an inline `PING` to 127.0.0.1:`port` and reads one reply line.

@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 use super::error::HarnessError;
 use super::port::{free_cluster_port, free_port};
-use super::ready::{ReadyCheck, ping};
+use super::ready::{ReadyCheck, log_says_listening, ping};
 
 /// The program run by default, looked up on PATH.
 const REDIS_SERVER: &str = "redis-server";
@@ -165,7 +165,9 @@ impl RedisServer {
                 .into());
             }
             let last_check = match check {
-                ReadyCheck::Ping => ping(self.port),
+                // PING first: it is what waits for the server to start;
+                // the log then says whether the answer came from it.
+                ReadyCheck::Ping => ping(self.port).and_then(|()| log_says_listening(&self.log())),
                 ReadyCheck::LogContains(text) if self.log().contains(text.as_str()) => Ok(()),
                 ReadyCheck::LogContains(text) => Err(format!("log does not contain {text:?} yet")),
                 ReadyCheck::Spawned => Ok(()),
@@ -465,6 +467,26 @@ mod tests {
 
         assert_ne!(server.port(), taken_port);
         assert!(ports.is_empty(), "the free port was never tried");
+    }
+
+    #[test]
+    fn a_port_taken_by_another_redis_is_not_mistaken_for_the_new_one() {
+        // The other server answers PING on the port, as a server that
+        // another test started there a moment earlier would.
+        let other = RedisServer::start().unwrap();
+        let mut ports = vec![free_port(), Ok(other.port())];
+
+        let server = RedisServer::builder()
+            .start_on(|| ports.pop().unwrap())
+            .unwrap();
+
+        assert_ne!(server.port(), other.port());
+        assert!(ports.is_empty(), "the free port was never tried");
+        assert!(
+            server.log().contains("Ready to accept connections"),
+            "{}",
+            server.log()
+        );
     }
 
     #[test]
