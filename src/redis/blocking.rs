@@ -3,17 +3,23 @@
 //! follows its key to the node that owns the key's slot, again after a
 //! resharding moves the slot (Redis answers a blocked reader of a moved
 //! slot with MOVED). Through Sentinel, it reconnects (to the master the
-//! sentinels name) before the next read once they name another master; and
-//! it is also where the taker and the replier write what a `WAIT` on the
-//! same connection must confirm (see `worker::confirm`).
+//! sentinels name) before the next read once they name another master.
+//! Through Sentinel and on a cluster it is also where the taker and the
+//! replier write what a `WAIT` on the same connection must confirm (see
+//! `worker::confirm`), so on a cluster it knows how many replicas its node
+//! has.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
+use redis::{
+    Cmd, ConnectionAddr, FromRedisValue, Pipeline, RedisError, RedisResult, ScriptInvocation,
+    ServerErrorKind,
+};
 
 use super::connection::Connector;
+use super::role;
 
 /// How many redirections one command follows before giving up.
 const MAX_REDIRECTIONS: usize = 5;
@@ -38,6 +44,9 @@ pub(crate) struct Blocking {
     location: Arc<Mutex<Option<Location>>>,
     /// Through Sentinel, the master the open connection went to.
     master: Option<ConnectionAddr>,
+    /// On a cluster, how many replicas the open connection's node listed
+    /// (`ROLE`) when it opened, or since.
+    replicas: usize,
 }
 
 impl Blocking {
@@ -49,6 +58,7 @@ impl Blocking {
             open: None,
             location,
             master: None,
+            replicas: 0,
         }
     }
 
@@ -57,40 +67,54 @@ impl Blocking {
     /// so is one that answers nothing within `block` and [`BLOCK_MARGIN`]:
     /// a late answer on a reused connection would be read as the answer to
     /// the next command, and what it moved would be lost.
-    pub(crate) async fn query<T: FromRedisValue>(
+    pub(crate) async fn query<T: FromRedisValue + Send>(
         &mut self,
         command: &Cmd,
         block: Duration,
     ) -> RedisResult<T> {
-        let limit = block + BLOCK_MARGIN;
-        match tokio::time::timeout(limit, self.query_following(command)).await {
-            Ok(answer) => answer,
-            Err(_elapsed) => {
-                self.open = None;
-                Err(RedisError::from(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("a blocking read got no answer within {limit:?}; reconnecting"),
-                )))
-            }
-        }
+        self.run(block + BLOCK_MARGIN, command).await
     }
 
-    /// Runs `run` on this reader's connection (opened if need be, and
-    /// reopened first if the sentinels named another master), within
-    /// `limit`: for what must go through the same connection as a blocking
-    /// read (through Sentinel, a take that a `WAIT` confirms). No
-    /// redirections are followed. A failed or late answer drops the
-    /// connection, as in [`Blocking::query`].
-    pub(crate) async fn run<T>(
+    /// Sends `command` on this reader's connection (opened if need be, and
+    /// reopened first if the sentinels named another master), each attempt
+    /// within `limit`, following MOVED and ASK to the node they name: for
+    /// what must go through the same connection as a blocking read, or as
+    /// a `WAIT` after it. A failed or late answer drops the connection, as
+    /// in [`Blocking::query`].
+    pub(crate) async fn run<T: FromRedisValue + Send>(
         &mut self,
         limit: Duration,
-        run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
+        command: &impl Resend,
     ) -> RedisResult<T> {
         self.leave_a_replaced_master();
-        if self.open.is_none() {
-            self.connect(None).await?;
+        let mut asking = false;
+        for _ in 0..MAX_REDIRECTIONS {
+            if self.open.is_none() {
+                self.connect(None).await?;
+            }
+            if asking {
+                self.run_open(limit, async |connection| {
+                    redis::cmd("ASKING").query_async::<()>(connection).await
+                })
+                .await?;
+            }
+            let answer = self
+                .run_open(limit, async |connection| command.send(connection).await)
+                .await;
+            match answer {
+                Err(error) => match redirection(&error) {
+                    Some((node, ask)) => {
+                        asking = ask;
+                        self.connect(Some(node)).await?;
+                    }
+                    None => return Err(error),
+                },
+                answer => return answer,
+            }
         }
-        self.run_open(limit, run).await
+        Err(RedisError::from(std::io::Error::other(format!(
+            "{MAX_REDIRECTIONS} redirections in a row for one command"
+        ))))
     }
 
     /// Runs `run` on the connection as it is open now, even to a master
@@ -126,34 +150,26 @@ impl Blocking {
         self.open.as_ref().and(self.master.as_ref())
     }
 
-    async fn query_following<T: FromRedisValue>(&mut self, command: &Cmd) -> RedisResult<T> {
-        self.leave_a_replaced_master();
-        let mut asking = false;
-        for _ in 0..MAX_REDIRECTIONS {
-            let connection = match &mut self.open {
-                Some((connection, _)) => connection,
-                None => self.connect(None).await?,
-            };
-            if asking {
-                redis::cmd("ASKING").query_async::<()>(connection).await?;
-            }
-            match command.query_async(connection).await {
-                Err(error) if redirection(&error).is_some() => {
-                    let node = redirection(&error).expect("checked above");
-                    asking = error.kind() == redis::ErrorKind::Server(ServerErrorKind::Ask);
-                    self.open = None;
-                    self.connect(Some(node)).await?;
-                }
-                Err(error) => {
-                    self.open = None;
-                    return Err(error);
-                }
-                answer => return answer,
-            }
+    /// On a cluster, how many replicas the open connection's node has: a
+    /// `WAIT` there for as many confirms that a write survives a failover.
+    /// 0 elsewhere (through Sentinel, ask the sentinels).
+    pub(crate) fn replicas(&self) -> usize {
+        self.replicas
+    }
+
+    /// On a cluster, whether the open connection's node is still a master,
+    /// asked on that connection; if it is, the replicas it lists now count
+    /// from here on.
+    pub(crate) async fn still_master(&mut self, limit: Duration) -> RedisResult<bool> {
+        let listed = self
+            .run_open(limit, async |connection| {
+                role::replicas_of_master(connection).await
+            })
+            .await?;
+        if let Some(replicas) = listed {
+            self.replicas = replicas;
         }
-        Err(RedisError::from(std::io::Error::other(format!(
-            "{MAX_REDIRECTIONS} redirections in a row for one blocking read"
-        ))))
+        Ok(listed.is_some())
     }
 
     /// Drops the open connection once the sentinels name another master:
@@ -180,18 +196,71 @@ impl Blocking {
             .arg("ID")
             .query_async(&mut connection)
             .await?;
+        self.replicas = if self.connector.is_cluster() {
+            role::replicas_of_master(&mut connection)
+                .await?
+                .unwrap_or(0)
+        } else {
+            0
+        };
         *self.location.lock().unwrap_or_else(|p| p.into_inner()) = Some((node.clone(), id));
         self.master = self.connector.named_master();
         Ok(&mut self.open.insert((connection, node)).0)
     }
 }
 
-/// The node a MOVED or ASK error points to.
-fn redirection(error: &RedisError) -> Option<(String, u16)> {
-    // redis-rs hands back `("host:port", slot)`.
-    let (address, _slot) = error.redirect_node()?;
-    let (host, port) = address.rsplit_once(':')?;
-    Some((host.to_owned(), port.parse().ok()?))
+/// What [`Blocking::run`] sends, again on the node a redirection names.
+pub(crate) trait Resend: Sync {
+    /// Sends it on `connection` and reads its answer.
+    fn send<T: FromRedisValue + Send>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> impl Future<Output = RedisResult<T>> + Send;
+}
+
+impl Resend for Cmd {
+    async fn send<T: FromRedisValue + Send>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> RedisResult<T> {
+        self.query_async(connection).await
+    }
+}
+
+impl Resend for Pipeline {
+    async fn send<T: FromRedisValue + Send>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> RedisResult<T> {
+        self.query_async(connection).await
+    }
+}
+
+impl Resend for ScriptInvocation<'_> {
+    async fn send<T: FromRedisValue + Send>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> RedisResult<T> {
+        self.invoke_async(connection).await
+    }
+}
+
+/// The node a MOVED or ASK error points to, and whether it is an ASK:
+/// of a command, or of the first redirected command of a pipeline (a
+/// pipeline's commands share a hash tag, so all of them go there).
+fn redirection(error: &RedisError) -> Option<((String, u16), bool)> {
+    let errors = error.clone().into_server_errors()?;
+    errors.iter().find_map(|(_, error)| {
+        let ask = match error.kind()? {
+            ServerErrorKind::Ask => true,
+            ServerErrorKind::Moved => false,
+            _ => return None,
+        };
+        // `<slot> <host>:<port>`
+        let (_slot, address) = error.details()?.split_once(' ')?;
+        let (host, port) = address.rsplit_once(':')?;
+        Some(((host.to_owned(), port.parse().ok()?), ask))
+    })
 }
 
 /// Wakes the reader waiting at `location` with `CLIENT UNBLOCK`, from a

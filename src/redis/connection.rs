@@ -192,6 +192,14 @@ impl Connector {
         }
     }
 
+    /// Whether a worker must confirm that its writes reached the master's
+    /// replicas before it acts on them (see `worker::confirm`): through
+    /// Sentinel and on a cluster, where a failover can promote a replica
+    /// that had not copied them.
+    pub(crate) fn confirms_writes(&self) -> bool {
+        !matches!(self.target, Target::Single(_))
+    }
+
     /// Whether the URL names a cluster.
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self.target, Target::Cluster(_))

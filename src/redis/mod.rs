@@ -19,6 +19,7 @@ mod heartbeats;
 mod keys;
 mod queues;
 mod registry;
+mod role;
 mod scripts;
 mod sentinel;
 mod settings;

@@ -53,6 +53,7 @@ use redis::{
 };
 
 use super::connection::CONNECT_TIMEOUT;
+use super::role;
 use super::shared::COMMAND_TIMEOUT;
 
 /// The URL schemes of Sentinel deployments, and the scheme of their nodes.
@@ -216,16 +217,9 @@ impl Sentinel {
             let mut connection = client
                 .get_multiplexed_async_connection_with_config(&config())
                 .await?;
-            let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut connection).await?;
-            match role.first() {
-                Some(redis::Value::BulkString(kind)) if kind == b"master" => {
-                    let replicas = match role.get(2) {
-                        Some(redis::Value::Array(replicas)) => replicas.len(),
-                        _ => 0,
-                    };
-                    Ok((client, addr, replicas))
-                }
-                _ => Err(RedisError::from((
+            match role::replicas_of_master(&mut connection).await? {
+                Some(replicas) => Ok((client, addr, replicas)),
+                None => Err(RedisError::from((
                     ErrorKind::MasterNameNotFoundBySentinel,
                     "not a master",
                     format!(

@@ -325,24 +325,36 @@ impl SharedConnection {
         match self {
             SharedConnection::Single(_) => self.replies_each(pipe).await,
             SharedConnection::Cluster(_) => {
-                let (mut first, mut then) = (Pipeline::new(), Pipeline::new());
-                for (index, command) in pipe.cmd_iter().enumerate() {
-                    let part = if index < split { &mut first } else { &mut then };
-                    part.add_command(command.clone());
-                }
+                let (first, then) = split_at(pipe, split);
                 let mut replies = self.replies_each(&first).await;
                 if replies.iter().all(Result::is_ok) {
                     replies.extend(self.replies_each(&then).await);
                 } else {
-                    let not_sent = RedisError::from(std::io::Error::other(
-                        "not sent: a command that must go through first did not",
-                    ));
-                    replies.extend(vec![Err(not_sent); then.len()]);
+                    replies.extend(not_sent(then.len()));
                 }
                 replies
             }
         }
     }
+}
+
+/// `pipe`'s commands before index `split`, and those from it on.
+pub(crate) fn split_at(pipe: &Pipeline, split: usize) -> (Pipeline, Pipeline) {
+    let (mut first, mut then) = (Pipeline::new(), Pipeline::new());
+    for (index, command) in pipe.cmd_iter().enumerate() {
+        let part = if index < split { &mut first } else { &mut then };
+        part.add_command(command.clone());
+    }
+    (first, then)
+}
+
+/// The answers of `count` commands not sent because a command that had to
+/// go through before them did not.
+pub(crate) fn not_sent(count: usize) -> Vec<RedisResult<Value>> {
+    let not_sent = RedisError::from(std::io::Error::other(
+        "not sent: a command that must go through first did not",
+    ));
+    vec![Err(not_sent); count]
 }
 
 /// A pipeline that failed: the connection failed, or Redis refused a
@@ -401,6 +413,16 @@ fn master_gone(error: &RedisError) -> bool {
 /// The commands of `pipe` grouped by hash tag, each group with the indexes
 /// of its commands in `pipe`.
 fn split(pipe: &Pipeline) -> Vec<(Vec<usize>, Pipeline)> {
+    by_hash_tag(pipe)
+        .into_iter()
+        .map(|(_, indexes, part)| (indexes, part))
+        .collect()
+}
+
+/// The commands of `pipe` grouped by hash tag (`{...}`, empty for commands
+/// of no bus key): each group's tag, the indexes of its commands in `pipe`,
+/// and its commands. On a cluster a group goes to one node.
+pub(crate) fn by_hash_tag(pipe: &Pipeline) -> Vec<(Vec<u8>, Vec<usize>, Pipeline)> {
     let mut parts: Vec<(Vec<u8>, Vec<usize>, Pipeline)> = Vec::new();
     for (index, command) in pipe.cmd_iter().enumerate() {
         let tag = hash_tag(command).unwrap_or_default();
@@ -415,9 +437,6 @@ fn split(pipe: &Pipeline) -> Vec<(Vec<usize>, Pipeline)> {
         part.2.add_command(command.clone());
     }
     parts
-        .into_iter()
-        .map(|(_, indexes, part)| (indexes, part))
-        .collect()
 }
 
 /// The hash tag of the first bus key among a command's arguments. Keys come

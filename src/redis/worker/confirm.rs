@@ -1,32 +1,37 @@
-//! Through Sentinel, a worker acts on what it wrote only once the master's
-//! replicas hold it.
+//! Through Sentinel and on a cluster, a worker acts on what it wrote only
+//! once the master's replicas hold it.
 //!
 //! Replication is asynchronous, and a failover loses what the replicas had
 //! not copied: what a master wrote just before it died, and what an old
-//! master wrote after the sentinels promoted a replica and before they
-//! demoted it. A lost take leaves its requests queued on the new master,
-//! where the next take runs them a second time; a lost acknowledgement
-//! leaves the request filed under the worker there, which runs it again
-//! when it looks for takes it never received. A method that is not
-//! idempotent must never see either. So through Sentinel the taker and the
-//! replier each write on a connection of their own and ask `WAIT` there
-//! for as many replicas as the master had (see [`Sentinel::replicas_of`]).
-//! What they all confirm stands. What they do not confirm within
-//! [`CONFIRM_WAIT`] stands only if the sentinels still name that master
-//! and none is failing it over ([`Sentinel::settled_on`]: a replica is slow
-//! or gone, not being promoted). Otherwise a take goes back to the head of
-//! its queue and replies are sent again, to the master the sentinels name
-//! next; until then the worker holds them, so it never runs them again.
+//! master wrote after a replica was promoted and before it was demoted. A
+//! lost take leaves its requests queued on the new master, where the next
+//! take runs them a second time; a lost acknowledgement leaves the request
+//! filed under the worker there, which runs it again when it looks for
+//! takes it never received. A method that is not idempotent must never see
+//! either. So the taker and the replier write on connections of their own
+//! (on a cluster, one per node they write to) and ask `WAIT` there for as
+//! many replicas as the master has. What they all confirm stands. What
+//! they do not confirm within [`CONFIRM_WAIT`] stands only if that master
+//! is still the master and not being replaced: through Sentinel, the
+//! sentinels still name it and none is failing it over
+//! ([`Sentinel::settled_on`]); on a cluster, the node still says it is a
+//! master (`ROLE`). Then a replica is slow or gone, not being promoted.
+//! Otherwise a take goes back to the head of its queue and replies are
+//! sent again, to the master named next; until then the worker holds
+//! them, so it never runs them again.
 //!
-//! The cost: one more round trip per take and per batch of replies, through
-//! Sentinel only, and [`CONFIRM_WAIT`] more per write while a replica is
-//! down and the sentinels still count it.
+//! The cost: one more round trip per take and per batch of replies, only
+//! where there are replicas, and [`CONFIRM_WAIT`] more per write while a
+//! replica is down and still counted. What is left: a cluster replica
+//! promoted by force (`CLUSTER FAILOVER TAKEOVER`, or a partition that cuts
+//! a live master off) while the old master still says it is one.
 
 use std::time::Duration;
 
 use super::core::Core;
 use super::taken::Taken;
 use crate::redis::blocking::Blocking;
+use crate::redis::connection::Connector;
 use crate::redis::sentinel::Sentinel;
 use crate::redis::shared::COMMAND_TIMEOUT;
 
@@ -40,10 +45,22 @@ pub(crate) const CONFIRM_WAIT: Duration = Duration::from_millis(500);
 
 /// Whether what `blocking`'s connection last wrote survives a failover:
 /// the replicas the master had copied it within [`CONFIRM_WAIT`], or, if
-/// not all did, the sentinels still name that master and none is failing
-/// it over (a replica is slow or gone, not being promoted). An error when
-/// the connection failed.
+/// not all did, that master is still the master and not being replaced (a
+/// replica is slow or gone, not being promoted). An error when the
+/// connection failed.
 pub(crate) async fn replicated(
+    connector: &Connector,
+    blocking: &mut Blocking,
+) -> redis::RedisResult<bool> {
+    match connector.sentinel() {
+        Some(sentinel) => replicated_through_sentinel(sentinel, blocking).await,
+        None => replicated_on_a_cluster_node(blocking).await,
+    }
+}
+
+/// [`replicated`] through Sentinel: the sentinels count the replicas, and
+/// say whether the master is being replaced.
+async fn replicated_through_sentinel(
     sentinel: &Sentinel,
     blocking: &mut Blocking,
 ) -> redis::RedisResult<bool> {
@@ -51,16 +68,7 @@ pub(crate) async fn replicated(
         return Ok(true);
     };
     let replicas = sentinel.replicas_of(&master);
-    if replicas == 0 {
-        return Ok(true);
-    }
-    let mut wait = redis::cmd("WAIT");
-    wait.arg(replicas).arg(CONFIRM_WAIT.as_millis() as u64);
-    let reached: usize = blocking
-        .run_open(COMMAND_TIMEOUT, async |connection| {
-            wait.query_async(connection).await
-        })
-        .await?;
+    let reached = wait_for(replicas, blocking).await?;
     if reached >= replicas {
         return Ok(true);
     }
@@ -74,17 +82,50 @@ pub(crate) async fn replicated(
     Ok(confirmed)
 }
 
+/// [`replicated`] on a cluster node: the node counts its replicas, and
+/// says whether it is still a master.
+async fn replicated_on_a_cluster_node(blocking: &mut Blocking) -> redis::RedisResult<bool> {
+    let replicas = blocking.replicas();
+    let reached = wait_for(replicas, blocking).await?;
+    if reached >= replicas {
+        return Ok(true);
+    }
+    let confirmed = blocking.still_master(COMMAND_TIMEOUT).await?;
+    if !confirmed {
+        tracing::warn!(
+            reached,
+            replicas,
+            "a write was not copied to the node's replicas, and the node is no longer a master"
+        );
+    }
+    Ok(confirmed)
+}
+
+/// How many replicas copied what `blocking`'s connection wrote, waiting up
+/// to [`CONFIRM_WAIT`] for `replicas` of them (none asked for: none waited).
+async fn wait_for(replicas: usize, blocking: &mut Blocking) -> redis::RedisResult<usize> {
+    if replicas == 0 {
+        return Ok(0);
+    }
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(replicas).arg(CONFIRM_WAIT.as_millis() as u64);
+    blocking
+        .run_open(COMMAND_TIMEOUT, async |connection| {
+            wait.query_async(connection).await
+        })
+        .await
+}
+
 /// Runs what the taker's connection last took only if it survives a
 /// failover ([`replicated`]); otherwise gives it back to its queue on that
 /// connection and answers an error, so that the taker backs off and
-/// reconnects to the master the sentinels name.
+/// reconnects to the master named next.
 pub(crate) async fn confirm(
     core: &Core,
-    sentinel: &Sentinel,
     blocking: &mut Blocking,
     taken: &[Taken],
 ) -> redis::RedisResult<()> {
-    if replicated(sentinel, blocking).await? {
+    if replicated(&core.connector, blocking).await? {
         return Ok(());
     }
     let give_back = give_back_pipe(core, taken);

@@ -10,6 +10,7 @@
 mod bad_input;
 mod cached;
 mod confirm;
+mod confirmed_replies;
 mod core;
 mod handler;
 mod heartbeat;

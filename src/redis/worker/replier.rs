@@ -15,13 +15,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::cached::CacheWrite;
-use super::confirm;
+use super::confirmed_replies::Own;
 use super::core::Core;
 use super::taken::{Origin, Taken};
 use crate::redis::batch::BATCH_BYTES;
-use crate::redis::blocking::Blocking;
 use crate::redis::cache;
-use crate::redis::shared::{COMMAND_TIMEOUT, describe};
+use crate::redis::shared::describe;
 
 /// The most outcomes sent in one pipeline (and about [`BATCH_BYTES`]).
 const MAX_BATCH: usize = 512;
@@ -69,12 +68,10 @@ pub(crate) async fn run(
     finish: CancellationToken,
 ) {
     let mut batch = Vec::new();
-    // Through Sentinel, replies go through a connection of their own, where
-    // `WAIT` confirms that they survive a failover (see `confirm`).
-    let mut own = core
-        .connector
-        .sentinel()
-        .map(|_| Blocking::new(core.connector.clone(), Arc::default()));
+    // Through Sentinel and on a cluster, replies go through connections of
+    // their own, where `WAIT` confirms that they survive a failover (see
+    // `confirm`).
+    let mut own = Own::of(&core);
     loop {
         let first = tokio::select! {
             biased;
@@ -104,19 +101,15 @@ pub(crate) async fn run(
 /// command Redis refuses (a reply list that is not a list, an ACL) fails
 /// alone: it is logged, and the rest of the batch goes through. Only what
 /// did not go through is sent again: on a cluster, the parts whose node
-/// failed. Through Sentinel (`own` is the replier's connection), a batch
-/// the master's replicas did not copy is sent again, to the master the
-/// sentinels name.
-async fn send(core: &Core, batch: &[Completion], mut own: Option<&mut Blocking>) {
+/// failed. Through Sentinel and on a cluster (`own`), what the master's
+/// replicas did not copy is sent again, to the master named next.
+async fn send(core: &Core, batch: &[Completion], mut own: Option<&mut Own>) {
     let (mut left, mut answers) = pipeline(core, batch);
     let mut backoff = Duration::from_millis(20);
     loop {
         let sent = match own.as_deref_mut() {
             None => core.connection.replies_in_order(&left, answers).await,
-            Some(own) => match send_confirmed(core, &left, own).await {
-                Ok(replies) => replies.into_iter().map(Ok).collect(),
-                Err(error) => vec![Err(error); left.len()],
-            },
+            Some(own) => own.send(core, &left, answers).await,
         };
         let (mut again, mut again_answers, mut failure) = (redis::pipe(), 0, None);
         for (index, (command, reply)) in left.cmd_iter().zip(sent).enumerate() {
@@ -148,31 +141,6 @@ async fn send(core: &Core, batch: &[Completion], mut own: Option<&mut Blocking>)
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(1));
         (left, answers) = (again, again_answers);
-    }
-}
-
-/// Through Sentinel: sends `pipe` on the replier's own connection, then
-/// has its replicas confirm it; a batch they did not copy is an error, so
-/// that it is sent again.
-async fn send_confirmed(
-    core: &Core,
-    pipe: &redis::Pipeline,
-    own: &mut Blocking,
-) -> redis::RedisResult<Vec<redis::Value>> {
-    let mut pipe = pipe.clone();
-    pipe.ignore_errors();
-    let replies = own
-        .run(COMMAND_TIMEOUT, async |connection| {
-            pipe.query_async(connection).await
-        })
-        .await?;
-    let sentinel = core.connector.sentinel().expect("only through Sentinel");
-    if confirm::replicated(sentinel, own).await? {
-        Ok(replies)
-    } else {
-        Err(redis::RedisError::from(std::io::Error::other(
-            "the master's replicas did not copy the replies; sending them again",
-        )))
     }
 }
 

@@ -71,27 +71,20 @@ async fn take(
     blocking: &mut Blocking,
 ) -> redis::RedisResult<()> {
     let served = &core.services[index];
-    let sentinel = core.connector.sentinel();
+    let confirms = core.connector.confirms_writes();
     let filing = core.filing.lock().await;
     let mut invocation = scripts::TAKE.prepare_invoke();
     invocation
         .key(&served.queue)
         .key(&served.taken)
         .arg(permits.num_permits());
-    let items: Vec<Bytes> = match sentinel {
-        None => {
-            invocation
-                .invoke_async(&mut core.connection.clone())
-                .await?
-        }
+    let items: Vec<Bytes> = if confirms {
         // On the taker's own connection, so that a `WAIT` there covers it.
-        Some(_) => {
-            blocking
-                .run(COMMAND_TIMEOUT, async |connection| {
-                    invocation.invoke_async(connection).await
-                })
-                .await?
-        }
+        blocking.run(COMMAND_TIMEOUT, &invocation).await?
+    } else {
+        invocation
+            .invoke_async(&mut core.connection.clone())
+            .await?
     };
     let taken: Vec<Taken> = if items.is_empty() {
         drop(filing);
@@ -105,8 +98,8 @@ async fn take(
             .map(|item| Taken::new(index, item, Origin::Taken))
             .collect()
     };
-    if let Some(sentinel) = sentinel {
-        confirm::confirm(core, sentinel, blocking, &taken).await?;
+    if confirms {
+        confirm::confirm(core, blocking, &taken).await?;
     }
     for taken in taken {
         core.hold(&taken);
