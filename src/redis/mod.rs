@@ -253,7 +253,7 @@ impl Transport for RedisTransport {
 
     async fn flush_stats(&self) -> Result<(), Error> {
         self.stats
-            .flush(&mut self.connection.clone(), &self.keys)
+            .flush(&self.connection, &self.keys)
             .await
             .map_err(|error| self.connector.error("cannot send statistics to", error))
     }

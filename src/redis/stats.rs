@@ -27,8 +27,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionLike;
-
 use self::counters::{Pending, add_into};
 use self::fields::BUCKETS;
 pub(crate) use self::read::{read, read_instances};
@@ -179,7 +177,7 @@ impl Stats {
     /// reports.
     pub(crate) async fn flush(
         &self,
-        connection: &mut impl ConnectionLike,
+        connection: &SharedConnection,
         keys: &Keys,
     ) -> redis::RedisResult<()> {
         self.report(connection, keys).await?;
@@ -217,7 +215,8 @@ impl Stats {
                 .arg(self.instance_ttl.as_millis() as u64)
                 .ignore();
         }
-        let sent = pipe.query_async::<()>(connection).await;
+        // One hash tag (`{<bus>:stats}`): one send, also on a cluster.
+        let sent = pipe.query_async::<()>(&mut connection.clone()).await;
         if sent.is_err() {
             // Put the counts back: they go with the next flush.
             let mut again = self.lock();
@@ -237,11 +236,7 @@ impl Stats {
     /// Pushes what this client saw onto the services' `reports` lists,
     /// except those of services whose list is held back (see
     /// [`MAX_WAITING_REPORTS`]): their counts wait in memory.
-    async fn report(
-        &self,
-        connection: &mut impl ConnectionLike,
-        keys: &Keys,
-    ) -> redis::RedisResult<()> {
+    async fn report(&self, connection: &SharedConnection, keys: &Keys) -> redis::RedisResult<()> {
         let now = Instant::now();
         let mut seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
         {
@@ -272,23 +267,28 @@ impl Stats {
                 .arg(keys.service(service, *major).reports())
                 .arg(report::format(*hits, *misses, method, latency));
         }
-        match pipe.query_async::<Vec<u64>>(connection).await {
-            Ok(lengths) => {
-                let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-                for ((service, major, _), length) in seen.keys().zip(lengths) {
-                    if length > MAX_WAITING_REPORTS {
-                        held.insert((*service, *major), now + HOLD_BACK);
-                    }
-                }
-                Ok(())
-            }
-            Err(error) => {
-                // Kept for the next flush.
-                for (key, observed) in seen {
+        // One list per service: on a cluster each goes to its own node,
+        // and a push that failed is kept alone for the next flush.
+        let lengths = connection.replies_each(&pipe).await;
+        let mut failure = None;
+        let mut held = Vec::new();
+        for ((key, observed), length) in seen.into_iter().zip(lengths) {
+            match length.and_then(|length| Ok(redis::from_redis_value::<u64>(length)?)) {
+                Ok(length) if length > MAX_WAITING_REPORTS => held.push((key.0, key.1)),
+                Ok(_) => {}
+                Err(error) => {
                     self.keep(key, observed);
+                    failure.get_or_insert(error);
                 }
-                Err(error)
             }
+        }
+        let mut holding = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for service in held {
+            holding.insert(service, now + HOLD_BACK);
+        }
+        match failure {
+            None => Ok(()),
+            Some(error) => Err(error),
         }
     }
 
@@ -314,7 +314,7 @@ impl Stats {
 /// Flushes `stats` every `interval` while it lives.
 pub(crate) async fn flush_periodically(
     stats: Weak<Stats>,
-    mut connection: SharedConnection,
+    connection: SharedConnection,
     keys: Keys,
     interval: Duration,
 ) {
@@ -323,7 +323,7 @@ pub(crate) async fn flush_periodically(
     loop {
         ticks.tick().await;
         let Some(stats) = stats.upgrade() else { return };
-        if let Err(error) = stats.flush(&mut connection, &keys).await {
+        if let Err(error) = stats.flush(&connection, &keys).await {
             tracing::warn!(%error, "sending statistics failed; they go with the next flush");
         }
     }

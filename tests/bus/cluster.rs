@@ -126,6 +126,30 @@ async fn samples_run_across_a_three_master_cluster() {
         .collect();
     assert_eq!(names, ["accounts.Accounts", "math.Math", "random.Random"]);
     assert!(bus.count_keys().await.unwrap() > 0);
+
+    // Statistics cross the cluster too: this client reports on services
+    // whose lists are on different nodes.
+    bus.flush_stats()
+        .await
+        .expect("the reports of services on several nodes are sent");
+    let stats = bus.discovery().stats().await.unwrap();
+    // Now missed for Open's own call and for the first of this test's
+    // two, and hit for the second.
+    let now = stats.iter().find(|s| s.method == "math.Math/Now").unwrap();
+    assert_eq!((now.cache_hits, now.cache_misses), (1, 2), "{now:?}");
+    // And the worker takes the reports in, at its next heartbeat, with its
+    // statistics hash's renewal (another hash tag) beside.
+    let reports = "rb:{test:math.Math@1}:reports";
+    let mut owner = node(&cluster, owner(&cluster, slot(&cluster, reports)));
+    let mut waiting = || -> usize { redis::cmd("LLEN").arg(reports).query(&mut owner).unwrap() };
+    let started = std::time::Instant::now();
+    while waiting() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the worker takes its service's reports"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

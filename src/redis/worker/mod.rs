@@ -198,7 +198,7 @@ impl Worker for RedisWorker {
         if let Err(error) = self
             .core
             .stats
-            .flush(&mut self.core.connection.clone(), &self.core.keys)
+            .flush(&self.core.connection, &self.core.keys)
             .await
         {
             tracing::warn!(%error, "could not send the worker's last statistics");

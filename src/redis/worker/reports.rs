@@ -29,9 +29,12 @@ pub(crate) async fn take(core: &Core, index: usize) -> redis::RedisResult<()> {
         if index == 0 && batch == 0 {
             core.stats.renew(&core.instance_id, &core.keys, &mut pipe);
         }
-        let (reports,): (Option<Vec<String>>,) =
-            pipe.query_async(&mut core.connection.clone()).await?;
-        let reports = reports.unwrap_or_default();
+        // The renewal's key has a hash tag of its own: on a cluster it goes
+        // to its node in a send of its own.
+        let replies = core.connection.replies(&pipe).await?;
+        let popped = replies.into_iter().next().unwrap_or(redis::Value::Nil);
+        let reports: Vec<String> =
+            redis::from_redis_value::<Option<Vec<String>>>(popped)?.unwrap_or_default();
         count_in(core, index, &reports);
         taken += reports.len();
         if reports.len() < BATCH {
@@ -41,9 +44,7 @@ pub(crate) async fn take(core: &Core, index: usize) -> redis::RedisResult<()> {
     // Taken reports are out of the list: add them in at once, so that a
     // reader misses them for a round trip, not for a statistics interval.
     if taken > 0 {
-        core.stats
-            .flush(&mut core.connection.clone(), &core.keys)
-            .await?;
+        core.stats.flush(&core.connection, &core.keys).await?;
     }
     Ok(())
 }
