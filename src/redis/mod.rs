@@ -238,13 +238,9 @@ impl Transport for RedisTransport {
     }
 
     async fn instance_stats(&self) -> Result<Vec<InstanceStats>, Error> {
-        stats::read_instances(
-            &mut self.connection.clone(),
-            &self.keys,
-            self.clock.now_ms(),
-        )
-        .await
-        .map_err(|error| self.connector.error("cannot read statistics at", error))
+        stats::read_instances(&self.connection, &self.keys, self.clock.now_ms())
+            .await
+            .map_err(|error| self.connector.error("cannot read statistics at", error))
     }
 
     async fn cleanup(&self, dry_run: bool) -> Result<u64, Error> {

@@ -150,6 +150,27 @@ async fn samples_run_across_a_three_master_cluster() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Each worker's own counts are read across the services' nodes.
+    loop {
+        let per_worker = bus
+            .discovery()
+            .instance_stats()
+            .await
+            .expect("per-worker statistics are read on a cluster");
+        let now_calls: u64 = per_worker
+            .iter()
+            .filter(|row| row.method == "math.Math/Now")
+            .map(|row| row.calls)
+            .sum();
+        if now_calls == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the worker's own counts show its two runs of Now: {per_worker:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

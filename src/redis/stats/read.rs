@@ -8,6 +8,7 @@ use redis::aio::ConnectionLike;
 use super::fields::{self, BUCKETS};
 use super::report::{self, Report};
 use crate::redis::keys::Keys;
+use crate::redis::shared::SharedConnection;
 use crate::seam::stats::{InstanceStats, LATENCY_BOUNDS_US, MethodStats};
 use crate::seam::status::Code;
 
@@ -163,11 +164,11 @@ async fn services(
 /// whose registration lapsed is left out at once, though its hash lives on
 /// until it expires.
 pub(crate) async fn read_instances(
-    connection: &mut impl ConnectionLike,
+    connection: &SharedConnection,
     keys: &Keys,
     now_ms: i64,
 ) -> redis::RedisResult<Vec<InstanceStats>> {
-    let services = services(connection, keys).await?;
+    let services = services(&mut connection.clone(), keys).await?;
     if services.is_empty() {
         return Ok(Vec::new());
     }
@@ -178,7 +179,14 @@ pub(crate) async fn read_instances(
             .arg(now_ms)
             .arg("+inf");
     }
-    let live: Vec<Vec<String>> = pipe.query_async(connection).await?;
+    // One key per service, each with its own hash tag: split by node on a
+    // cluster.
+    let live: Vec<Vec<String>> = connection
+        .replies(&pipe)
+        .await?
+        .into_iter()
+        .map(redis::from_redis_value)
+        .collect::<Result<_, _>>()?;
     // Each worker once, with the services it is live for.
     let mut serving: HashMap<String, Vec<&str>> = HashMap::new();
     for ((service, _), instances) in services.iter().zip(live) {
@@ -194,7 +202,8 @@ pub(crate) async fn read_instances(
     for instance in &workers {
         pipe.cmd("HGETALL").arg(keys.stats_instance(instance));
     }
-    let hashes: Vec<HashMap<String, String>> = pipe.query_async(connection).await?;
+    // One hash tag (`{<bus>:stats}`): one send, also on a cluster.
+    let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut connection.clone()).await?;
     let mut rows = Vec::new();
     for (instance, fields) in workers.into_iter().zip(hashes) {
         let services = &serving[instance];
