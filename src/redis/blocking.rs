@@ -6,8 +6,8 @@
 //! sentinels name) before the next read once they name another master.
 //! Through Sentinel and on a cluster it is also where the taker and the
 //! replier write what a `WAIT` on the same connection must confirm (see
-//! `worker::confirm`), so on a cluster it knows how many replicas its node
-//! has.
+//! `worker::confirm`), so on a cluster it learns how many replicas its
+//! node has.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,8 +45,8 @@ pub(crate) struct Blocking {
     /// Through Sentinel, the master the open connection went to.
     master: Option<ConnectionAddr>,
     /// On a cluster, how many replicas the open connection's node listed
-    /// (`ROLE`) when it opened, or since.
-    replicas: usize,
+    /// (`ROLE`) when first asked, or since; `None` until asked.
+    replicas: Option<usize>,
 }
 
 impl Blocking {
@@ -58,7 +58,7 @@ impl Blocking {
             open: None,
             location,
             master: None,
-            replicas: 0,
+            replicas: None,
         }
     }
 
@@ -150,11 +150,20 @@ impl Blocking {
         self.open.as_ref().and(self.master.as_ref())
     }
 
-    /// On a cluster, how many replicas the open connection's node has: a
-    /// `WAIT` there for as many confirms that a write survives a failover.
-    /// 0 elsewhere (through Sentinel, ask the sentinels).
-    pub(crate) fn replicas(&self) -> usize {
-        self.replicas
+    /// How many replicas the open connection's node has, as it lists them
+    /// (`ROLE`, asked once per connection): a `WAIT` there for as many
+    /// confirms that a write survives a failover. `None` when the node is
+    /// not a master (any more). Asked of a cluster node; through Sentinel,
+    /// ask the sentinels.
+    pub(crate) async fn replicas(&mut self, limit: Duration) -> RedisResult<Option<usize>> {
+        if self.replicas.is_none() {
+            self.replicas = self
+                .run_open(limit, async |connection| {
+                    role::replicas_of_master(connection).await
+                })
+                .await?;
+        }
+        Ok(self.replicas)
     }
 
     /// On a cluster, whether the open connection's node is still a master,
@@ -166,9 +175,7 @@ impl Blocking {
                 role::replicas_of_master(connection).await
             })
             .await?;
-        if let Some(replicas) = listed {
-            self.replicas = replicas;
-        }
+        self.replicas = listed;
         Ok(listed.is_some())
     }
 
@@ -196,13 +203,7 @@ impl Blocking {
             .arg("ID")
             .query_async(&mut connection)
             .await?;
-        self.replicas = if self.connector.is_cluster() {
-            role::replicas_of_master(&mut connection)
-                .await?
-                .unwrap_or(0)
-        } else {
-            0
-        };
+        self.replicas = None;
         *self.location.lock().unwrap_or_else(|p| p.into_inner()) = Some((node.clone(), id));
         self.master = self.connector.named_master();
         Ok(&mut self.open.insert((connection, node)).0)

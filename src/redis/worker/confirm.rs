@@ -85,7 +85,10 @@ async fn replicated_through_sentinel(
 /// [`replicated`] on a cluster node: the node counts its replicas, and
 /// says whether it is still a master.
 async fn replicated_on_a_cluster_node(blocking: &mut Blocking) -> redis::RedisResult<bool> {
-    let replicas = blocking.replicas();
+    let Some(replicas) = blocking.replicas(COMMAND_TIMEOUT).await? else {
+        tracing::warn!("a write went to a node that is no longer a master");
+        return Ok(false);
+    };
     let reached = wait_for(replicas, blocking).await?;
     if reached >= replicas {
         return Ok(true);
