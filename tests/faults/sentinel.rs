@@ -22,10 +22,17 @@ const SENTINEL_CHECK: Duration = Duration::from_secs(1);
 /// How long the load runs after the fault.
 const AFTER_FAULT: Duration = Duration::from_secs(8);
 
+/// How long a worker's write waits for the master's replicas before it
+/// asks the sentinels (the runtime's `CONFIRM_WAIT`): after a promotion
+/// the other replica resyncs to the new master, and takes wait that long
+/// meanwhile.
+const CONFIRM_WAIT: Duration = Duration::from_millis(500);
+
 /// Every call started this long after the sentinels named the new master
-/// succeeds: the bus's next check, then a reconnect.
+/// succeeds: the bus's next check, then a reconnect, then a take that may
+/// wait for a resyncing replica.
 fn healed_after_promotion(promoted: Duration) -> Duration {
-    promoted + SENTINEL_CHECK + settings::SLACK
+    promoted + SENTINEL_CHECK + CONFIRM_WAIT + settings::SLACK
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
