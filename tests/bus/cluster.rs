@@ -297,3 +297,63 @@ async fn calls_survive_moving_a_live_services_slot() {
         assert_eq!(math.sum(SumRequest { a: -i, b: 0 }).await.unwrap().sum, -i);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_replica_slows_confirmed_writes_but_fails_no_call() {
+    let cluster = RedisCluster::builder()
+        .replicas(1)
+        .start()
+        .expect("a 3-master cluster with replicas starts");
+    let url = cluster_url(&cluster);
+    let bus = Bus::connect(&url, "test").await.unwrap();
+    let _server = Server::new(&bus)
+        .add_service(MathServer::new(common::Calculator::default()))
+        .start()
+        .await
+        .unwrap();
+    let math = MathClient::new(&bus).with_timeout(Duration::from_secs(10));
+    math.sum(SumRequest { a: 1, b: 1 }).await.unwrap();
+
+    // The replica of math's master stops acknowledging (SIGSTOP): every
+    // take and acknowledgement waits for it in vain, then asks the master
+    // whether it still is one, and stands.
+    let master = owner(&cluster, slot(&cluster, "rb:{test:math.Math@1}:queue"));
+    let replica = cluster
+        .replica_of(cluster.nodes()[master].port())
+        .expect("math's master has a replica");
+    let signal = |name: &str| {
+        let sent = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(cluster.nodes()[replica].pid().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name}");
+    };
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut node(&cluster, master))
+        .unwrap();
+    signal("STOP");
+    for a in 2..5 {
+        let reply = math.sum(SumRequest { a, b: 1 }).await;
+        assert_eq!(reply.map(|reply| reply.sum), Ok(a + 1));
+    }
+    signal("CONT");
+
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut node(&cluster, master))
+        .unwrap();
+    let calls = |command: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .and_then(|rest| rest.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    // Each call: a take and its acknowledgements, each confirmed; every
+    // take moved a request, which the stopped replica never copied, so
+    // the master was asked again at least once a call.
+    assert!(calls("wait") >= 6, "{stats}");
+    assert!(calls("role") >= 3, "the master was asked again: {stats}");
+}
