@@ -90,7 +90,7 @@ impl Blocking {
         let mut asking = false;
         for _ in 0..MAX_REDIRECTIONS {
             if self.open.is_none() {
-                self.connect(None).await?;
+                self.connect_within(limit, None).await?;
             }
             if asking {
                 self.run_open(limit, async |connection| {
@@ -105,7 +105,7 @@ impl Blocking {
                 Err(error) => match redirection(&error) {
                     Some((node, ask)) => {
                         asking = ask;
-                        self.connect(Some(node)).await?;
+                        self.connect_within(limit, Some(node)).await?;
                     }
                     None => return Err(error),
                 },
@@ -185,6 +185,25 @@ impl Blocking {
     fn leave_a_replaced_master(&mut self) {
         if self.open.is_some() && self.connector.named_master() != self.master {
             self.open = None;
+        }
+    }
+
+    /// [`Blocking::connect`] within `limit`: connecting has a bound of its
+    /// own, but the commands that follow it on a silent network would not.
+    async fn connect_within(
+        &mut self,
+        limit: Duration,
+        node: Option<(String, u16)>,
+    ) -> RedisResult<()> {
+        match tokio::time::timeout(limit, self.connect(node)).await {
+            Ok(connected) => connected.map(drop),
+            Err(_elapsed) => {
+                self.open = None;
+                Err(RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connecting got no answer within {limit:?}"),
+                )))
+            }
         }
     }
 
