@@ -5,7 +5,9 @@
 //! request filed under the worker is being handled (a dead worker's
 //! requests all count as "was handling"). Under load the take script moves
 //! a batch at once; when the queue is empty, the taker blocks with `BLMOVE`
-//! on a connection of its own until a request arrives.
+//! on a connection of its own until a request arrives. Through Sentinel and
+//! on a cluster the take script runs on that connection too, so that a
+//! `WAIT` there confirms the take before its requests run (see `confirm`).
 
 use std::sync::Arc;
 use std::time::Duration;
