@@ -101,20 +101,28 @@ fn node_for<'a>(
 }
 
 /// Sends `pipe` on `own`, then has the master's replicas confirm it; what
-/// they did not copy is an error, so that it is sent again. Through
-/// Sentinel a refused command fails alone (its error is its reply); on a
-/// cluster a redirection must move the whole part, so any refusal fails
-/// the part and it is sent again.
+/// they did not copy is an error, so that it is sent again. A refused
+/// command fails alone: its error is its reply, which the replier reports.
+/// On a cluster the part is first sent as it is, so that a redirection
+/// fails it and `own` follows it to the right node; a refusal that is not
+/// a redirection and would be again ([`refused_for_good`]) sends it again
+/// with each error as its command's reply (the acknowledgements may run
+/// twice: they are idempotent); any other error sends it again later.
 async fn send_confirmed(
     core: &Core,
     pipe: &Pipeline,
     own: &mut Blocking,
 ) -> RedisResult<Vec<Value>> {
-    let mut pipe = pipe.clone();
-    if !core.connector.is_cluster() {
-        pipe.ignore_errors();
-    }
-    let replies = own.run(COMMAND_TIMEOUT, &pipe).await?;
+    let mut lenient = pipe.clone();
+    lenient.ignore_errors();
+    let replies = if core.connector.is_cluster() {
+        match own.run(COMMAND_TIMEOUT, pipe).await {
+            Err(error) if refused_for_good(&error) => own.run(COMMAND_TIMEOUT, &lenient).await?,
+            sent => sent?,
+        }
+    } else {
+        own.run(COMMAND_TIMEOUT, &lenient).await?
+    };
     if confirm::replicated(&core.connector, own).await? {
         Ok(replies)
     } else {
@@ -122,4 +130,23 @@ async fn send_confirmed(
             "the master's replicas did not copy the replies; sending them again",
         )))
     }
+}
+
+/// Whether Redis refused a command of a pipeline for a reason that sending
+/// it again would not change (an ACL, a key of the wrong type), as opposed
+/// to a node that is failing over, loading or not the slot's owner: then
+/// an acknowledgement must be sent again later, never reported and dropped,
+/// or its request would stay filed under the worker and run again.
+fn refused_for_good(error: &redis::RedisError) -> bool {
+    use redis::ServerErrorKind::{
+        Ask, BusyLoading, ClusterDown, MasterDown, Moved, ReadOnly, TryAgain,
+    };
+    error.clone().into_server_errors().is_some_and(|errors| {
+        errors.iter().all(|(_, error)| {
+            !matches!(
+                error.kind(),
+                Some(Moved | Ask | TryAgain | MasterDown | ClusterDown | BusyLoading | ReadOnly)
+            )
+        })
+    })
 }
