@@ -157,11 +157,7 @@ impl Blocking {
     /// ask the sentinels.
     pub(crate) async fn replicas(&mut self, limit: Duration) -> RedisResult<Option<usize>> {
         if self.replicas.is_none() {
-            self.replicas = self
-                .run_open(limit, async |connection| {
-                    role::replicas_of_master(connection).await
-                })
-                .await?;
+            self.still_master(limit).await?;
         }
         Ok(self.replicas)
     }

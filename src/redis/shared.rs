@@ -287,22 +287,7 @@ impl SharedConnection {
                     }
                 }))
                 .await;
-                let mut replies = vec![Ok(Value::Nil); pipe.len()];
-                for (indexes, values) in answers {
-                    match values {
-                        Ok(values) => {
-                            for (index, value) in indexes.into_iter().zip(values) {
-                                replies[index] = Ok(value);
-                            }
-                        }
-                        Err(error) => {
-                            for index in indexes {
-                                replies[index] = Err(error.clone());
-                            }
-                        }
-                    }
-                }
-                replies
+                in_place(pipe.len(), answers)
             }
         }
     }
@@ -346,6 +331,31 @@ pub(crate) fn split_at(pipe: &Pipeline, split: usize) -> (Pipeline, Pipeline) {
         part.add_command(command.clone());
     }
     (first, then)
+}
+
+/// The replies of a pipeline of `count` commands sent in parts, each part
+/// with the indexes of its commands in the pipeline: each command's reply,
+/// or its part's error.
+pub(crate) fn in_place(
+    count: usize,
+    parts: impl IntoIterator<Item = (Vec<usize>, RedisResult<Vec<Value>>)>,
+) -> Vec<RedisResult<Value>> {
+    let mut replies = vec![Ok(Value::Nil); count];
+    for (indexes, values) in parts {
+        match values {
+            Ok(values) => {
+                for (index, value) in indexes.into_iter().zip(values) {
+                    replies[index] = Ok(value);
+                }
+            }
+            Err(error) => {
+                for index in indexes {
+                    replies[index] = Err(error.clone());
+                }
+            }
+        }
+    }
+    replies
 }
 
 /// The answers of `count` commands not sent because a command that had to

@@ -13,7 +13,7 @@ use redis::{Pipeline, RedisResult, Value};
 use super::confirm;
 use super::core::Core;
 use crate::redis::blocking::Blocking;
-use crate::redis::shared::{COMMAND_TIMEOUT, by_hash_tag, not_sent, split_at};
+use crate::redis::shared::{COMMAND_TIMEOUT, by_hash_tag, in_place, not_sent, split_at};
 
 /// The replier's own connections, for writes a `WAIT` must confirm.
 pub(crate) enum Own {
@@ -60,23 +60,12 @@ impl Own {
                     replies.extend(not_sent(then.len()));
                     return replies;
                 }
-                let mut acknowledged = vec![Ok(Value::Nil); then.len()];
+                let mut sent = Vec::new();
                 for (tag, indexes, part) in by_hash_tag(&then) {
                     let node = node_for(core, nodes, tag);
-                    match send_confirmed(core, &part, node).await {
-                        Ok(values) => {
-                            for (index, value) in indexes.into_iter().zip(values) {
-                                acknowledged[index] = Ok(value);
-                            }
-                        }
-                        Err(error) => {
-                            for index in indexes {
-                                acknowledged[index] = Err(error.clone());
-                            }
-                        }
-                    }
+                    sent.push((indexes, send_confirmed(core, &part, node).await));
                 }
-                replies.extend(acknowledged);
+                replies.extend(in_place(then.len(), sent));
                 replies
             }
         }
