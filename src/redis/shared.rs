@@ -534,22 +534,6 @@ mod tests {
         assert_eq!(hash_tag(&redis::cmd("TIME")), None);
     }
 
-    /// The port of the master that owns `key`'s slot.
-    fn owner(node: &mut redis::Connection, key: &str) -> u16 {
-        let slot: u16 = redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg(key)
-            .query(node)
-            .unwrap();
-        let slots: Vec<(u16, u16, Vec<Value>)> =
-            redis::cmd("CLUSTER").arg("SLOTS").query(node).unwrap();
-        let (_, _, master) = slots
-            .into_iter()
-            .find(|(start, end, _)| (*start..=*end).contains(&slot))
-            .expect("every slot is served");
-        redis::from_redis_value(master[1].clone()).unwrap()
-    }
-
     /// On a cluster, a node that died fails only the commands sent to it:
     /// the others run and answer, so a retry sends again only the failed
     /// ones; and what must follow a failed command is not sent at all.
@@ -583,11 +567,10 @@ mod tests {
         let all_ok = connection.replies_each(&set("before")).await;
         assert!(all_ok.iter().all(Result::is_ok), "{all_ok:?}");
 
-        let mut ask = redis::Client::open(cluster.nodes()[0].url())
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        let owners: Vec<u16> = keys.iter().map(|key| owner(&mut ask, key)).collect();
+        let owners: Vec<u16> = keys
+            .iter()
+            .map(|key| cluster.nodes()[cluster.master_of(key).unwrap()].port())
+            .collect();
         let dead = cluster.nodes()[1].port();
         assert!(owners.contains(&dead) && owners.iter().any(|&port| port != dead));
         cluster.nodes_mut()[1].kill();

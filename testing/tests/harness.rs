@@ -305,6 +305,8 @@ fn cluster_serves_keys_across_three_masters() {
         let mut any = connect(&cluster.urls()[0]).unwrap();
         let slot: u16 = query(&mut any, &["CLUSTER", "KEYSLOT", &key]).unwrap();
         let port = owner(&map, slot);
+        let master = cluster.master_of(&key).expect("master_of finds the owner");
+        assert_eq!(cluster.nodes()[master].port(), port, "master_of({key})");
         let mut on_owner = connect(&url_of(port)).unwrap();
         let () = query(&mut on_owner, &["SET", &key, &i.to_string()]).unwrap();
         let value: String = query(&mut on_owner, &["GET", &key]).unwrap();

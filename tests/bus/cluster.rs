@@ -44,23 +44,9 @@ fn slot(cluster: &RedisCluster, key: &str) -> u16 {
         .unwrap()
 }
 
-/// The index of the node that owns `slot`.
-fn owner(cluster: &RedisCluster, slot: u16) -> usize {
-    let slots: Vec<(u16, u16, Vec<redis::Value>)> = redis::cmd("CLUSTER")
-        .arg("SLOTS")
-        .query(&mut node(cluster, 0))
-        .unwrap();
-    // Each entry: start, end, then the master as [ip, port, id].
-    let (_, _, master) = slots
-        .iter()
-        .find(|(start, end, _)| (*start..=*end).contains(&slot))
-        .expect("every slot is served");
-    let port: u16 = redis::from_redis_value(master[1].clone()).unwrap();
-    cluster
-        .nodes()
-        .iter()
-        .position(|n| n.port() == port)
-        .unwrap()
+/// The index of the master that serves `key`.
+fn owner(cluster: &RedisCluster, key: &str) -> usize {
+    cluster.master_of(key).expect("every slot is served")
 }
 
 /// A node's cluster id.
@@ -89,7 +75,7 @@ async fn samples_run_across_a_three_master_cluster() {
     let mut placement = BTreeMap::new();
     for service in ["math.Math@1", "random.Random@1", "accounts.Accounts@1"] {
         let queue = format!("rb:{{test:{service}}}:queue");
-        placement.insert(service, owner(&cluster, slot(&cluster, &queue)));
+        placement.insert(service, owner(&cluster, &queue));
     }
     println!("service queues by node: {placement:?}");
     let nodes: std::collections::BTreeSet<_> = placement.values().collect();
@@ -140,7 +126,7 @@ async fn samples_run_across_a_three_master_cluster() {
     // And the worker takes the reports in, at its next heartbeat, with its
     // statistics hash's renewal (another hash tag) beside.
     let reports = "rb:{test:math.Math@1}:reports";
-    let mut owner = node(&cluster, owner(&cluster, slot(&cluster, reports)));
+    let mut owner = node(&cluster, owner(&cluster, reports));
     let mut waiting = || -> usize { redis::cmd("LLEN").arg(reports).query(&mut owner).unwrap() };
     let started = std::time::Instant::now();
     while waiting() > 0 {
@@ -216,8 +202,9 @@ async fn calls_survive_moving_a_live_services_slot() {
 
     // Move the slot of math's keys to another master while they call.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let slot = slot(&cluster, "rb:{test:math.Math@1}:queue");
-    let source = owner(&cluster, slot);
+    let queue = "rb:{test:math.Math@1}:queue";
+    let slot = slot(&cluster, queue);
+    let source = owner(&cluster, queue);
     let target = (source + 1) % 3;
     let (source_id, target_id) = (node_id(&cluster, source), node_id(&cluster, target));
     let target_port = cluster.nodes()[target].port();
@@ -291,7 +278,7 @@ async fn calls_survive_moving_a_live_services_slot() {
         calls > 100 && succeeded * 10 > calls * 9,
         "most calls go through a resharding: {succeeded} of {calls}"
     );
-    assert_eq!(owner(&cluster, slot), target, "the slot moved");
+    assert_eq!(owner(&cluster, queue), target, "the slot moved");
     // The bus recovered by itself: calls go through on the new node.
     for i in 0..20 {
         assert_eq!(math.sum(SumRequest { a: -i, b: 0 }).await.unwrap().sum, -i);
@@ -317,7 +304,7 @@ async fn a_stalled_replica_slows_confirmed_writes_but_fails_no_call() {
     // The replica of math's master stops acknowledging (SIGSTOP): every
     // take and acknowledgement waits for it in vain, then asks the master
     // whether it still is one, and stands.
-    let master = owner(&cluster, slot(&cluster, "rb:{test:math.Math@1}:queue"));
+    let master = owner(&cluster, "rb:{test:math.Math@1}:queue");
     let replica = cluster
         .replica_of(cluster.nodes()[master].port())
         .expect("math's master has a replica");
