@@ -10,7 +10,7 @@
 //! node has.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use redis::{
@@ -20,6 +20,12 @@ use redis::{
 
 use super::connection::Connector;
 use super::role;
+
+/// How long a cluster node's replica count stands before it is asked again:
+/// a replica that attaches after the connection opened (a new one, or one
+/// back from a restart) is waited for from then on, within a second, as
+/// Sentinel's count is refreshed.
+const REPLICAS_REFRESH: Duration = Duration::from_secs(1);
 
 /// How many redirections one command follows before giving up.
 const MAX_REDIRECTIONS: usize = 5;
@@ -45,8 +51,8 @@ pub(crate) struct Blocking {
     /// Through Sentinel, the master the open connection went to.
     master: Option<ConnectionAddr>,
     /// On a cluster, how many replicas the open connection's node listed
-    /// (`ROLE`) when first asked, or since; `None` until asked.
-    replicas: Option<usize>,
+    /// (`ROLE`) when last asked, and when that was; `None` until asked.
+    replicas: Option<(usize, Instant)>,
 }
 
 impl Blocking {
@@ -151,15 +157,18 @@ impl Blocking {
     }
 
     /// How many replicas the open connection's node has, as it lists them
-    /// (`ROLE`, asked once per connection): a `WAIT` there for as many
-    /// confirms that a write survives a failover. `None` when the node is
-    /// not a master (any more). Asked of a cluster node; through Sentinel,
-    /// ask the sentinels.
+    /// (`ROLE`, asked again once [`REPLICAS_REFRESH`] passed): a `WAIT`
+    /// there for as many confirms that a write survives a failover. `None`
+    /// when the node is not a master (any more). Asked of a cluster node;
+    /// through Sentinel, ask the sentinels.
     pub(crate) async fn replicas(&mut self, limit: Duration) -> RedisResult<Option<usize>> {
-        if self.replicas.is_none() {
-            self.still_master(limit).await?;
+        match self.replicas {
+            Some((count, asked)) if asked.elapsed() < REPLICAS_REFRESH => Ok(Some(count)),
+            _ => {
+                self.still_master(limit).await?;
+                Ok(self.replicas.map(|(count, _)| count))
+            }
         }
-        Ok(self.replicas)
     }
 
     /// On a cluster, whether the open connection's node is still a master,
@@ -171,7 +180,7 @@ impl Blocking {
                 role::replicas_of_master(connection).await
             })
             .await?;
-        self.replicas = listed;
+        self.replicas = listed.map(|count| (count, Instant::now()));
         Ok(listed.is_some())
     }
 

@@ -217,11 +217,14 @@ impl RedisCluster {
     /// `deadline` with what the last node said.
     fn wait_until_formed(&self, deadline: Instant) -> Result<(), HarnessError> {
         let (masters, nodes) = (self.masters, self.nodes.len());
-        let mut pending: Vec<&RedisServer> = self.nodes.iter().collect();
+        // The replicas come after the masters; each must be one, in sync,
+        // before the cluster is formed: a node `redis-cli` has yet to make
+        // a replica still looks like a master of no slots.
+        let mut pending: Vec<(usize, &RedisServer)> = self.nodes.iter().enumerate().collect();
         loop {
             let mut last_seen = String::new();
-            pending.retain(|node| match node_view(node) {
-                Ok(info) if info.is_whole(masters, nodes) => false,
+            pending.retain(|&(index, node)| match node_view(node) {
+                Ok(info) if info.is_whole(masters, nodes, index >= masters) => false,
                 Ok(info) => {
                     last_seen = format!("127.0.0.1:{} reports {info:?}", node.port());
                     true
@@ -350,13 +353,13 @@ struct NodeView {
 
 impl NodeView {
     /// Whether this node sees a whole cluster of `masters` masters among
-    /// `nodes` nodes, and is in sync if it is a replica.
-    fn is_whole(&self, masters: usize, nodes: usize) -> bool {
+    /// `nodes` nodes, and is a replica in sync if it should be `replica`.
+    fn is_whole(&self, masters: usize, nodes: usize, replica: bool) -> bool {
         self.state == "ok"
             && self.slots_assigned == CLUSTER_SLOTS
             && self.known_nodes == nodes
             && self.size == masters
-            && self.replica_link_up != Some(false)
+            && self.replica_link_up == replica.then_some(true)
     }
 }
 

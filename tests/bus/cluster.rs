@@ -287,23 +287,25 @@ async fn calls_survive_moving_a_live_services_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_replica_slows_confirmed_writes_but_fails_no_call() {
+    stalled_replica(false).await;
+}
+
+/// A replica that attaches after the worker's connection learned its
+/// node's replicas (none then) is waited for within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_attaches_late_is_waited_for_too() {
+    stalled_replica(true).await;
+}
+
+/// Calls while the replica of math's master is stopped (SIGSTOP): every
+/// take and acknowledgement waits for it in vain, then asks the master
+/// whether it still is one, and stands. With `attaches_late`, the replica is
+/// cut off before the bus connects and comes back after the first call.
+async fn stalled_replica(attaches_late: bool) {
     let cluster = RedisCluster::builder()
         .replicas(1)
         .start()
         .expect("a 3-master cluster with replicas starts");
-    let url = cluster_url(&cluster);
-    let bus = Bus::connect(&url, "test").await.unwrap();
-    let _server = Server::new(&bus)
-        .add_service(MathServer::new(common::Calculator::default()))
-        .start()
-        .await
-        .unwrap();
-    let math = MathClient::new(&bus).with_timeout(Duration::from_secs(10));
-    math.sum(SumRequest { a: 1, b: 1 }).await.unwrap();
-
-    // The replica of math's master stops acknowledging (SIGSTOP): every
-    // take and acknowledgement waits for it in vain, then asks the master
-    // whether it still is one, and stands.
     let master = owner(&cluster, "rb:{test:math.Math@1}:queue");
     let replica = cluster
         .replica_of(cluster.nodes()[master].port())
@@ -316,6 +318,51 @@ async fn a_stalled_replica_slows_confirmed_writes_but_fails_no_call() {
             .unwrap();
         assert!(sent.success(), "kill -{name}");
     };
+    let listed = || {
+        let role: Vec<redis::Value> = redis::cmd("ROLE")
+            .query(&mut node(&cluster, master))
+            .unwrap();
+        match role.get(2) {
+            Some(redis::Value::Array(replicas)) => replicas.len(),
+            other => panic!("ROLE of a master: {other:?}"),
+        }
+    };
+    let wait_until_listed = |count: usize| {
+        let started = std::time::Instant::now();
+        while listed() != count {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{count} replicas listed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    if attaches_late {
+        signal("STOP");
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("replica")
+            .query(&mut node(&cluster, master))
+            .unwrap();
+        wait_until_listed(0);
+    }
+    let bus = Bus::connect(&cluster_url(&cluster), "test").await.unwrap();
+    let _server = Server::new(&bus)
+        .add_service(MathServer::new(common::Calculator::default()))
+        .start()
+        .await
+        .unwrap();
+    let math = MathClient::new(&bus).with_timeout(Duration::from_secs(10));
+    math.sum(SumRequest { a: 1, b: 1 }).await.unwrap();
+    if attaches_late {
+        signal("CONT");
+        wait_until_listed(1);
+        // The worker asks its node's replicas again once a second.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        math.sum(SumRequest { a: 1, b: 1 }).await.unwrap();
+    }
+
     let _: () = redis::cmd("CONFIG")
         .arg("RESETSTAT")
         .query(&mut node(&cluster, master))
