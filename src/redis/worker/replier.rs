@@ -6,14 +6,11 @@
 //! `RPUSH` of all its replies and one `PEXPIRE`, per service one `HDEL` of
 //! all acknowledged request ids. Replies come before acknowledgements, so a
 //! crash in between means a request is reclaimed (at least once), never
-//! that a caller is left without an answer. Two batches may be on their way
-//! at once, so that what finished while one waits for Redis goes at once.
+//! that a caller is left without an answer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -62,13 +59,6 @@ impl Completion {
     }
 }
 
-/// How many batches may be on their way to Redis at once. While one batch
-/// waits for its answer, the completions that came meanwhile go as the
-/// next, so a reply never waits a whole round trip for the batch before it.
-/// Through Sentinel and on a cluster, where batches go through connections
-/// of their own to be confirmed, one at a time.
-const SENDS_IN_FLIGHT: usize = 2;
-
 /// Sends completions until `finish` fires, then sends what is left and
 /// returns. Graceful shutdown fires it once every handler is done, and
 /// waits for the return: every answer is out.
@@ -77,63 +67,33 @@ pub(crate) async fn run(
     mut completions: mpsc::UnboundedReceiver<Completion>,
     finish: CancellationToken,
 ) {
+    let mut batch = Vec::new();
     // Through Sentinel and on a cluster, replies go through connections of
     // their own, where `WAIT` confirms that they survive a failover (see
     // `confirm`).
-    if let Some(mut own) = Own::of(&core) {
-        while let Some(batch) = next_batch(&mut completions, &finish).await {
-            send(&core, &batch, Some(&mut own)).await;
-            core.forget_in_flight(batch.iter().map(|completion| &completion.taken));
-        }
-        return;
-    }
-    let mut sending = FuturesUnordered::new();
-    let mut open = true;
-    while open || !sending.is_empty() {
-        tokio::select! {
-            // A batch sent: its requests are answered and acknowledged.
-            Some(()) = sending.next(), if !sending.is_empty() => {}
-            batch = next_batch(&mut completions, &finish),
-                if open && sending.len() < SENDS_IN_FLIGHT =>
-            {
-                let Some(batch) = batch else {
-                    open = false;
-                    continue;
-                };
-                let core = &core;
-                sending.push(async move {
-                    send(core, &batch, None).await;
-                    core.forget_in_flight(batch.iter().map(|completion| &completion.taken));
-                });
+    let mut own = Own::of(&core);
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = completions.recv() => first,
+            () = finish.cancelled() => completions.try_recv().ok(),
+        };
+        let Some(first) = first else { return };
+        let mut bytes = first.bytes();
+        batch.push(first);
+        while batch.len() < MAX_BATCH && bytes < BATCH_BYTES {
+            match completions.try_recv() {
+                Ok(next) => {
+                    bytes += next.bytes();
+                    batch.push(next);
+                }
+                Err(_) => break,
             }
         }
+        send(&core, &batch, own.as_mut()).await;
+        core.forget_in_flight(batch.iter().map(|completion| &completion.taken));
+        batch.clear();
     }
-}
-
-/// Waits for the next completion and takes every one waiting behind it, up
-/// to [`MAX_BATCH`] and about [`BATCH_BYTES`]; `None` once `finish` fired
-/// and nothing is left.
-async fn next_batch(
-    completions: &mut mpsc::UnboundedReceiver<Completion>,
-    finish: &CancellationToken,
-) -> Option<Vec<Completion>> {
-    let first = tokio::select! {
-        biased;
-        first = completions.recv() => first,
-        () = finish.cancelled() => completions.try_recv().ok(),
-    }?;
-    let mut bytes = first.bytes();
-    let mut batch = vec![first];
-    while batch.len() < MAX_BATCH && bytes < BATCH_BYTES {
-        match completions.try_recv() {
-            Ok(next) => {
-                bytes += next.bytes();
-                batch.push(next);
-            }
-            Err(_) => break,
-        }
-    }
-    Some(batch)
 }
 
 /// Sends one batch, retrying while Redis is unreachable: until it is sent,
