@@ -217,6 +217,7 @@ impl RedisCluster {
     /// `deadline` with what the last node said.
     fn wait_until_formed(&self, deadline: Instant) -> Result<(), HarnessError> {
         let (masters, nodes) = (self.masters, self.nodes.len());
+        let replicas = self.masters * self.replicas;
         // The replicas come after the masters; each must be one, in sync,
         // before the cluster is formed: a node `redis-cli` has yet to make
         // a replica still looks like a master of no slots.
@@ -224,7 +225,7 @@ impl RedisCluster {
         loop {
             let mut last_seen = String::new();
             pending.retain(|&(index, node)| match node_view(node) {
-                Ok(info) if info.is_whole(masters, nodes, index >= masters) => false,
+                Ok(info) if info.is_whole(masters, nodes, replicas, index >= masters) => false,
                 Ok(info) => {
                     last_seen = format!("127.0.0.1:{} reports {info:?}", node.port());
                     true
@@ -349,16 +350,22 @@ struct NodeView {
     /// For a replica, whether its link to its master is up (`None` for a
     /// master).
     replica_link_up: Option<bool>,
+    /// How many nodes this one knows as the replica of a master
+    /// (`CLUSTER NODES`): a master accepts a manual failover only from a
+    /// node it knows as its replica.
+    replicas_known: usize,
 }
 
 impl NodeView {
-    /// Whether this node sees a whole cluster of `masters` masters among
-    /// `nodes` nodes, and is a replica in sync if it should be `replica`.
-    fn is_whole(&self, masters: usize, nodes: usize, replica: bool) -> bool {
+    /// Whether this node sees a whole cluster of `masters` masters and
+    /// `replicas` replicas among `nodes` nodes, and is a replica in sync if
+    /// it should be `replica`.
+    fn is_whole(&self, masters: usize, nodes: usize, replicas: usize, replica: bool) -> bool {
         self.state == "ok"
             && self.slots_assigned == CLUSTER_SLOTS
             && self.known_nodes == nodes
             && self.size == masters
+            && self.replicas_known == replicas
             && self.replica_link_up == replica.then_some(true)
     }
 }
@@ -383,6 +390,15 @@ fn node_view(node: &RedisServer) -> redis::RedisResult<NodeView> {
             _ => {}
         }
     }
+    // Each line: id, address, flags, the master's id (`-` for a master), ...
+    let known: String = redis::cmd("CLUSTER").arg("NODES").query(&mut connection)?;
+    view.replicas_known = known
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            fields.len() > 3 && fields[2].split(',').any(|flag| flag == "slave") && fields[3] != "-"
+        })
+        .count();
     let replication: String = redis::cmd("INFO")
         .arg("replication")
         .query(&mut connection)?;
