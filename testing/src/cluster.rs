@@ -38,8 +38,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 ///
 /// [`start`](Self::start) returns once every node reports
 /// `cluster_state:ok`, knows every other node and sees all 16384 slots
-/// assigned. Dropping the cluster kills every node (printing each node's log
-/// when the thread is panicking).
+/// assigned, and, with replicas, once every replica is in sync with its
+/// master and every node knows it as that master's replica (so that a
+/// `CLUSTER FAILOVER` works at once). Dropping the cluster kills every node
+/// (printing each node's log when the thread is panicking).
 ///
 /// ```no_run
 /// use redis_bus_testing::RedisCluster;
@@ -213,8 +215,9 @@ impl RedisCluster {
     }
 
     /// Polls every node's `CLUSTER INFO` until each one reports the whole
-    /// cluster (and every replica its link to its master up), or fails at
-    /// `deadline` with what the last node said.
+    /// cluster (every replica known as its master's, and each replica its
+    /// link to its master up), or fails at `deadline` with what the last
+    /// node said.
     fn wait_until_formed(&self, deadline: Instant) -> Result<(), HarnessError> {
         let (masters, nodes) = (self.masters, self.nodes.len());
         let replicas = self.masters * self.replicas;
