@@ -184,6 +184,15 @@ impl Blocking {
         Ok(listed.is_some())
     }
 
+    /// Drops the open connection, idle between two commands, so that the
+    /// next command opens a new one: after another command of the same
+    /// reader failed, this connection may be as frozen as that one was (a
+    /// silent network freezes every connection open at the time), and its
+    /// next read would wait out its whole bound before finding out.
+    pub(crate) fn drop_connection(&mut self) {
+        self.open = None;
+    }
+
     /// Drops the open connection once the sentinels name another master:
     /// a read on the old one would wait for writes that go elsewhere now,
     /// and a write there is lost with it.

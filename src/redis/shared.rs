@@ -33,6 +33,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{
     Arg, Client, Cmd, ConnectionAddr, Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
+use tokio::sync::Notify;
 
 use super::sentinel::Sentinel;
 
@@ -98,14 +99,36 @@ impl Opener {
 /// A connection to one Redis that is replaced when a command times out
 /// (and, through Sentinel, when the master it talks to is gone).
 pub(crate) struct Replaceable {
-    /// The connection commands go to now, and where it goes.
-    current: RwLock<(ConnectionManager, ConnectionAddr)>,
+    /// The connection commands go to now, where it goes, and how many
+    /// replacements came before it: a command that fails on a connection
+    /// already replaced replaces nothing (on a silent network, every command
+    /// sent to the frozen connection times out in turn, each up to
+    /// [`COMMAND_TIMEOUT`] after the first; each would otherwise replace the
+    /// healthy replacement, and fail what was on its way there).
+    current: RwLock<Current>,
     /// Opens the replacement.
     opener: Opener,
     /// How the replacement is configured.
     config: ConnectionManagerConfig,
     /// Whether a replacement is being opened.
     replacing: AtomicBool,
+    /// Wakes the commands waiting for a replacement when an attempt ends.
+    attempted: Notify,
+}
+
+/// The connection of a [`Replaceable`] that commands go to now.
+struct Current {
+    /// The connection.
+    connection: ConnectionManager,
+    /// Where it goes.
+    addr: ConnectionAddr,
+    /// How many replacements came before it.
+    generation: u64,
+    /// Whether a command timed out on it: no command is sent to it any
+    /// more (one sent while its replacement opens would wait out its own
+    /// whole limit there, holding up the writer or the replier behind it);
+    /// they wait for the replacement instead.
+    dead: bool,
 }
 
 impl Replaceable {
@@ -114,43 +137,102 @@ impl Replaceable {
         opener: Opener,
         config: ConnectionManagerConfig,
     ) -> RedisResult<Replaceable> {
-        let current = opener.open(&config).await?;
+        let (connection, addr) = opener.open(&config).await?;
         if let Opener::Sentinel(sentinel) = &opener {
             sentinel.check_periodically();
         }
         Ok(Replaceable {
-            current: RwLock::new(current),
+            current: RwLock::new(Current {
+                connection,
+                addr,
+                generation: 0,
+                dead: false,
+            }),
             opener,
             config,
             replacing: AtomicBool::new(false),
+            attempted: Notify::new(),
         })
     }
 
-    /// The connection to send to now. Through Sentinel, one to a node the
+    /// The connection to send to now, and its generation (see
+    /// [`Replaceable::replace_after`]). Through Sentinel, one to a node the
     /// sentinels no longer name is replaced (in the background; commands
     /// go to it until the replacement is open).
-    fn current(self: &Arc<Self>) -> ConnectionManager {
-        let (connection, addr) = self
-            .current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+    ///
+    /// While the current connection is dead (a command timed out on it),
+    /// waits for its replacement, within [`COMMAND_TIMEOUT`]; fails when
+    /// none could be opened by then.
+    async fn current(self: &Arc<Self>) -> RedisResult<(ConnectionManager, u64)> {
+        let waited_until = tokio::time::Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            // Registered before looking, so that an attempt ending in
+            // between is not missed.
+            let attempted = self.attempted.notified();
+            if let Some(live) = self.live() {
+                return Ok(live);
+            }
+            self.replace();
+            if tokio::time::timeout_at(waited_until, attempted)
+                .await
+                .is_err()
+            {
+                return Err(RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the connection to Redis timed out, and no replacement could be opened in time",
+                )));
+            }
+        }
+    }
+
+    /// The current connection and its generation, unless it is dead.
+    /// Through Sentinel, one to a node the sentinels no longer name is
+    /// replaced (in the background; commands go to it until the
+    /// replacement is open).
+    fn live(self: &Arc<Self>) -> Option<(ConnectionManager, u64)> {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        if current.dead {
+            return None;
+        }
         if let Opener::Sentinel(sentinel) = &self.opener
-            && sentinel.current().is_some_and(|master| master != addr)
+            && sentinel
+                .current()
+                .is_some_and(|master| master != current.addr)
         {
             self.replace();
         }
-        connection
+        Some((current.connection.clone(), current.generation))
     }
 
-    /// Opens a replacement in the background after `error`, if it is a
-    /// timeout (or, through Sentinel, a sign that the master is gone) and
-    /// no replacement is being opened already.
-    fn replace_after(self: &Arc<Self>, error: &RedisError) {
+    /// Whether the connection of generation `sent_on` is still the one
+    /// commands go to.
+    fn is_current(&self, sent_on: u64) -> bool {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation
+            == sent_on
+    }
+
+    /// Opens a replacement in the background after `error` on the
+    /// connection of generation `sent_on`, if it is a timeout (or, through
+    /// Sentinel, a sign that the master is gone), that connection is still
+    /// the current one, and no replacement is being opened already.
+    fn replace_after(self: &Arc<Self>, error: &RedisError, sent_on: u64) {
         if error.is_timeout() {
+            {
+                let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+                if current.generation != sent_on || current.dead {
+                    return;
+                }
+                current.dead = true;
+            }
             tracing::warn!(%error, "a command got no answer in time; replacing the connection");
             self.replace();
-        } else if matches!(self.opener, Opener::Sentinel(_)) && master_gone(error) {
+        } else if matches!(self.opener, Opener::Sentinel(_))
+            && master_gone(error)
+            && self.is_current(sent_on)
+        {
             tracing::warn!(%error, "the master may have changed; asking the sentinels again");
             self.replace();
         }
@@ -159,8 +241,8 @@ impl Replaceable {
     /// Like [`Replaceable::replace_after`], for the answers of a pipeline
     /// whose refused commands come back as values: through Sentinel, a
     /// `READONLY` among them means the node was demoted.
-    fn replace_after_replies(self: &Arc<Self>, replies: &[Value]) {
-        if !matches!(self.opener, Opener::Sentinel(_)) {
+    fn replace_after_replies(self: &Arc<Self>, replies: &[Value], sent_on: u64) {
+        if !matches!(self.opener, Opener::Sentinel(_)) || !self.is_current(sent_on) {
             return;
         }
         let demoted = replies.iter().any(|reply| {
@@ -189,8 +271,15 @@ impl Replaceable {
             };
             loop {
                 match this.opener.open(&this.config).await {
-                    Ok(fresh) => {
-                        *this.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                    Ok((connection, addr)) => {
+                        let mut current = this.current.write().unwrap_or_else(|p| p.into_inner());
+                        let generation = current.generation + 1;
+                        *current = Current {
+                            connection,
+                            addr,
+                            generation,
+                            dead: false,
+                        };
                         break;
                     }
                     Err(error) if tokio::time::Instant::now() < retry_until => {
@@ -204,6 +293,7 @@ impl Replaceable {
                 }
             }
             this.replacing.store(false, Ordering::Release);
+            this.attempted.notify_waiters();
         });
     }
 }
@@ -465,9 +555,10 @@ impl ConnectionLike for SharedConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             SharedConnection::Single(single) => Box::pin(async move {
-                let answer = single.current().req_packed_command(cmd).await;
+                let (mut connection, sent_on) = single.current().await?;
+                let answer = connection.req_packed_command(cmd).await;
                 if let Err(error) = &answer {
-                    single.replace_after(error);
+                    single.replace_after(error, sent_on);
                 }
                 answer
             }),
@@ -483,13 +574,11 @@ impl ConnectionLike for SharedConnection {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             SharedConnection::Single(single) => Box::pin(async move {
-                let answer = single
-                    .current()
-                    .req_packed_commands(pipe, offset, count)
-                    .await;
+                let (mut connection, sent_on) = single.current().await?;
+                let answer = connection.req_packed_commands(pipe, offset, count).await;
                 match &answer {
-                    Err(error) => single.replace_after(error),
-                    Ok(replies) => single.replace_after_replies(replies),
+                    Err(error) => single.replace_after(error, sent_on),
+                    Ok(replies) => single.replace_after_replies(replies, sent_on),
                 }
                 answer
             }),
@@ -505,7 +594,7 @@ impl ConnectionLike for SharedConnection {
                 .current
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
-                .0
+                .connection
                 .get_db(),
             SharedConnection::Cluster(connection) => connection.get_db(),
         }
@@ -610,5 +699,41 @@ mod tests {
             )
             .unwrap();
         assert_eq!(value, "after", "the second command was not sent");
+    }
+
+    /// On a silent network, once a command timed out on the shared
+    /// connection, the next command goes to its replacement, even when it
+    /// is sent before the replacement is open: on the frozen connection it
+    /// would wait out its own whole limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_timeout_no_command_goes_to_the_frozen_connection() {
+        let redis = redis_bus_testing::RedisServer::start().unwrap();
+        let proxy = redis_bus_testing::FaultProxy::start(redis.addr()).unwrap();
+        let connection = crate::redis::connection::Connector::new(&proxy.url(), None)
+            .unwrap()
+            .shared()
+            .await
+            .unwrap();
+        let ping = || {
+            let mut connection = connection.clone();
+            async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
+            }
+        };
+        assert_eq!(ping().await.unwrap(), "PONG");
+
+        proxy.pause();
+        let first = ping().await.unwrap_err();
+        assert!(first.is_timeout(), "{first}");
+        // Sent at once, before the replacement can be open.
+        let sent = tokio::time::Instant::now();
+        assert_eq!(ping().await.unwrap(), "PONG");
+        assert!(
+            sent.elapsed() < COMMAND_TIMEOUT / 2,
+            "the next command waited {:?}",
+            sent.elapsed()
+        );
     }
 }

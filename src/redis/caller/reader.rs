@@ -57,6 +57,7 @@ impl Reader {
                 Ok(()) => backoff = Duration::from_millis(50),
                 Err(error) => {
                     tracing::warn!(%error, key = %self.replies, "reading replies failed; reconnecting");
+                    blocking.drop_connection();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));
                 }

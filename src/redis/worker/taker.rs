@@ -36,6 +36,7 @@ pub(crate) async fn run(core: Arc<Core>, index: usize) {
             Ok(()) => backoff = Duration::from_millis(20),
             Err(error) => {
                 tracing::warn!(%error, queue = %served.queue, "taking requests failed; retrying");
+                blocking.drop_connection();
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
                 // The failed command may have moved requests under this
