@@ -156,9 +156,7 @@ impl Replaceable {
     }
 
     /// The connection to send to now, and its generation (see
-    /// [`Replaceable::replace_after`]). Through Sentinel, one to a node the
-    /// sentinels no longer name is replaced (in the background; commands
-    /// go to it until the replacement is open).
+    /// [`Replaceable::replace_after`]).
     ///
     /// While the current connection is dead (a command timed out on it),
     /// waits for its replacement, within [`COMMAND_TIMEOUT`]; fails when
