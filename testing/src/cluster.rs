@@ -108,36 +108,12 @@ impl RedisCluster {
     }
 
     /// The index (in [`nodes`](Self::nodes)) of the master that serves
-    /// `key`'s slot now, as the first node that answers says
-    /// (`CLUSTER KEYSLOT`, then `CLUSTER SLOTS`).
+    /// `key`'s slot now, as the first node that answers says.
     pub fn master_of(&self, key: &str) -> Option<usize> {
-        let port = self.nodes.iter().find_map(|node| {
-            let mut connection = redis::Client::open(node.url())
-                .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
-                .ok()?;
-            let slot: u16 = redis::cmd("CLUSTER")
-                .arg("KEYSLOT")
-                .arg(key)
-                .query(&mut connection)
-                .ok()?;
-            // Each entry: first slot, last slot, the master as
-            // [host, port, id, ...], then one such array per replica. Entries
-            // differ in length while replicas join, so none is read as a
-            // fixed tuple.
-            let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
-                .arg("SLOTS")
-                .query(&mut connection)
-                .ok()?;
-            let number = |value: &redis::Value| redis::from_redis_value_ref::<u16>(value).ok();
-            let range = ranges.iter().find(|range| {
-                matches!((range.first().and_then(number), range.get(1).and_then(number)),
-                    (Some(first), Some(last)) if (first..=last).contains(&slot))
-            })?;
-            let redis::Value::Array(master) = range.get(2)? else {
-                return None;
-            };
-            master.get(1).and_then(number)
-        })?;
+        let port = self
+            .nodes
+            .iter()
+            .find_map(|node| master_port_seen_by(&node.url(), key))?;
         self.nodes.iter().position(|node| node.port() == port)
     }
 
@@ -249,6 +225,37 @@ impl RedisCluster {
             std::thread::sleep(POLL_INTERVAL);
         }
     }
+}
+
+/// The port of the master that serves `key`'s slot as the node at `url`
+/// sees it now (`CLUSTER KEYSLOT`, then `CLUSTER SLOTS`); `None` when the
+/// node does not answer within a second or serves no such slot. During a
+/// failover nodes disagree for a while: ask the node whose view matters.
+pub fn master_port_seen_by(url: &str, key: &str) -> Option<u16> {
+    let mut connection = redis::Client::open(url)
+        .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+        .ok()?;
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(&mut connection)
+        .ok()?;
+    // Each entry: first slot, last slot, the master as [host, port, id, ...],
+    // then one such array per replica. Entries differ in length while
+    // replicas join, so none is read as a fixed tuple.
+    let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+        .arg("SLOTS")
+        .query(&mut connection)
+        .ok()?;
+    let number = |value: &redis::Value| redis::from_redis_value_ref::<u16>(value).ok();
+    let range = ranges.iter().find(|range| {
+        matches!((range.first().and_then(number), range.get(1).and_then(number)),
+            (Some(first), Some(last)) if (first..=last).contains(&slot))
+    })?;
+    let redis::Value::Array(master) = range.get(2)? else {
+        return None;
+    };
+    master.get(1).and_then(number)
 }
 
 /// Configures and starts a [`RedisCluster`]:

@@ -73,7 +73,7 @@ mod ready;
 mod sentinel;
 mod server;
 
-pub use cluster::{RedisCluster, RedisClusterBuilder};
+pub use cluster::{RedisCluster, RedisClusterBuilder, master_port_seen_by};
 pub use error::HarnessError;
 pub use port::free_port;
 pub use process::spawn_ready;

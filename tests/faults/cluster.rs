@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis_bus_testing::RedisCluster;
+use redis_bus_testing::{RedisCluster, master_port_seen_by};
 use tokio::time::Instant;
 
 use crate::scenario::{Took, blocking, timed, under_load, worker_and_client};
@@ -44,30 +44,10 @@ fn url(cluster: &RedisCluster) -> String {
     format!("redis+cluster://{}", nodes.join(","))
 }
 
-/// The port of the master that serves the service's keys, as the node at
-/// `ask` says (`CLUSTER SLOTS`: start, end, the master as [ip, port, id],
-/// then its replicas), or `None` if it cannot say.
+/// The port of the master of the service's slot as the node at `ask` sees
+/// it.
 fn master_port(ask: &str) -> Option<u16> {
-    let mut connection = redis::Client::open(ask)
-        .ok()?
-        .get_connection_with_timeout(Duration::from_secs(1))
-        .ok()?;
-    let slot: u16 = redis::cmd("CLUSTER")
-        .arg("KEYSLOT")
-        .arg("rb:{test:math.Math@1}:queue")
-        .query(&mut connection)
-        .ok()?;
-    let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
-        .arg("SLOTS")
-        .query(&mut connection)
-        .ok()?;
-    let entry = slots.iter().find(|entry| {
-        let start: u16 = redis::from_redis_value(entry[0].clone()).unwrap_or(u16::MAX);
-        let end: u16 = redis::from_redis_value(entry[1].clone()).unwrap_or(0);
-        (start..=end).contains(&slot)
-    })?;
-    let master: Vec<redis::Value> = redis::from_redis_value(entry[2].clone()).ok()?;
-    redis::from_redis_value(master[1].clone()).ok()
+    master_port_seen_by(ask, "rb:{test:math.Math@1}:queue")
 }
 
 /// Waits until the node at `ask` names the node at `new` the master of the
