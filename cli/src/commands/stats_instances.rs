@@ -44,6 +44,12 @@ pub(super) async fn run(session: &Session, service: Option<&str>) -> Result<Stri
             places.insert(instance.id, place);
         }
     }
+    // A worker whose registration lapsed between the two reads is not live
+    // any more: its counts go with it, as they would a moment later.
+    let rows: Vec<InstanceStats> = rows
+        .into_iter()
+        .filter(|row| places.contains_key(&row.instance))
+        .collect();
     if session.json() {
         return Ok(to_json(&rows, &places));
     }
